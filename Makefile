@@ -1,0 +1,36 @@
+# Huitong: the two commands of the quick start, and a few helpers.
+#   make run    set up what is missing, start RabbitMQ and PostgreSQL on loopback, build, migrate, run the hub
+#   make test   the same set-up, then every test (unit and integration against the real local servers)
+SHELL := /bin/bash
+SWIFT ?= swift
+BUILD_FLAGS ?=
+
+.PHONY: run test setup servers build down status clean-local check-swift
+
+check-swift:
+	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "make: no Swift toolchain on PATH; install Swift 6.x (swift.org) and retry" >&2; exit 1; }
+
+servers:
+	@deploy/local/servers.sh up
+
+setup: check-swift servers
+
+build: check-swift
+	$(SWIFT) build $(BUILD_FLAGS)
+
+run: setup build
+	.build/debug/huitong migrate
+	exec .build/debug/huitong serve --roles all
+
+test: setup
+	$(SWIFT) build --build-tests $(BUILD_FLAGS)
+	$(SWIFT) test --skip-build --disable-xctest $(BUILD_FLAGS)
+
+down:
+	@deploy/local/servers.sh down
+
+status:
+	@deploy/local/servers.sh status
+
+clean-local: down
+	rm -rf .local

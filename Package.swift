@@ -1,0 +1,131 @@
+// swift-tools-version:6.0
+//
+// Huitong (汇通): a message-driven integration hub for enterprise financial services.
+// The target list mirrors the layers in ../shared/DESIGN.md: system libraries, a pure core,
+// I/O wrappers, the composition root, and a thin executable. Dependencies point down the list.
+
+import PackageDescription
+
+let package = Package(
+    name: "huitong",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "huitong", targets: ["huitong"]),
+        .library(name: "HubCore", targets: ["HubCore"]),
+        .library(name: "HubAMQP", targets: ["HubAMQP"]),
+        .library(name: "HubStore", targets: ["HubStore"]),
+        .library(name: "HubCrypto", targets: ["HubCrypto"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    ],
+    targets: [
+        // MARK: System libraries (module map + shim.h; nothing else)
+        .systemLibrary(
+            name: "CRabbitMQ",
+            pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+
+        // MARK: Pure core: no I/O, no C
+        .target(
+            name: "HubCore",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log")
+            ]
+        ),
+
+        // Contracts: JSON Schema (2020-12 subset) validation of messages against contracts/. Pure, no I/O.
+        .target(
+            name: "HubContracts",
+            dependencies: ["HubCore"]
+        ),
+
+        // MARK: I/O wrappers
+        .target(
+            name: "HubCrypto",
+            dependencies: ["COpenSSL"]
+        ),
+        .target(
+            name: "HubAMQP",
+            dependencies: [
+                "CRabbitMQ",
+                "HubCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "HubStore",
+            dependencies: [
+                "CLibPQ",
+                "HubCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Composition root
+        .target(
+            name: "HubApp",
+            dependencies: [
+                "HubCore",
+                "HubContracts",
+                "HubAMQP",
+                "HubStore",
+                "HubCrypto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+
+        // MARK: The executable: argument parsing and wiring only
+        .executableTarget(
+            name: "huitong",
+            dependencies: [
+                "HubApp",
+                "HubCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Tests. Unit tests need no servers; IntegrationTests and CLITests use deploy/local's.
+        .testTarget(name: "HubCoreTests", dependencies: ["HubCore"]),
+        .testTarget(name: "HubContractsTests", dependencies: ["HubContracts", "HubCore"]),
+        .testTarget(name: "HubCryptoTests", dependencies: ["HubCrypto"]),
+        .testTarget(name: "HubAMQPTests", dependencies: ["HubAMQP", "HubCore"]),
+        .testTarget(name: "HubStoreTests", dependencies: ["HubStore", "HubCore"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["HubAMQP", "HubStore", "HubCore", "HubApp"]
+        ),
+        .testTarget(name: "CLITests", dependencies: ["HubCore"]),
+    ]
+)
+
+// One settings list, applied to every Swift target (STYLE.md §1).
+for target in package.targets where [.executable, .test, .regular].contains(target.type) {
+    var settings = target.swiftSettings ?? []
+    settings.append(.swiftLanguageMode(.v6))
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,1 @@
+// HubAMQP: placeholder until the module lands.

@@ -1,0 +1,1 @@
+// HubApp: placeholder until the module lands.

@@ -1,0 +1,1 @@
+// HubContracts: placeholder until the module lands.

@@ -1,0 +1,1 @@
+// HubCrypto: placeholder until the module lands.

@@ -1,0 +1,1 @@
+// HubStore: placeholder until the module lands.
