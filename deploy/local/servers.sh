@@ -61,7 +61,7 @@ pg_bin() {
 }
 
 # --- installation ------------------------------------------------------------------------------------------
-PACKAGES=(rabbitmq-server postgresql librabbitmq-dev libpq-dev libssl-dev pkg-config)
+PACKAGES=(rabbitmq-server postgresql librabbitmq-dev libpq-dev libssl-dev pkg-config openssl curl)
 
 ensure_packages() {
     local missing=() p

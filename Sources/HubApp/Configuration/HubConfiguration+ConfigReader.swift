@@ -1,0 +1,83 @@
+public import Configuration
+import Foundation
+public import Logging
+
+extension HubConfiguration {
+    /// The configuration keys and the environment variables they map to.
+    ///
+    /// | key | environment | type | default |
+    /// |---|---|---|---|
+    /// | `huitong.amqp.url` | `HUITONG_AMQP_URL` | URL, secret | `amqp://huitong:huitong@127.0.0.1:5673/huitong` |
+    /// | `huitong.database.url` | `HUITONG_DATABASE_URL` | URL, secret | `postgres://huitong:huitong@127.0.0.1:5433/huitong` |
+    /// | `huitong.http.host` | `HUITONG_HTTP_HOST` | host | `127.0.0.1` |
+    /// | `huitong.http.port` | `HUITONG_HTTP_PORT` | 0–65535 | `8480` |
+    /// | `huitong.roles` | `HUITONG_ROLES` | comma-separated | `all` |
+    /// | `huitong.shutdown.timeout` | `HUITONG_SHUTDOWN_TIMEOUT` | seconds | `30` |
+    /// | `huitong.connect.timeout` | `HUITONG_CONNECT_TIMEOUT` | seconds | `5` |
+    /// | `huitong.log.level` | `HUITONG_LOG_LEVEL` | trace…critical | `info` |
+    public enum Key {
+        /// Broker URL.
+        public static let amqpURL = "huitong.amqp.url"
+        /// Database URL.
+        public static let databaseURL = "huitong.database.url"
+        /// HTTP bind host.
+        public static let httpHost = "huitong.http.host"
+        /// HTTP port.
+        public static let httpPort = "huitong.http.port"
+        /// Roles.
+        public static let roles = "huitong.roles"
+        /// Graceful shutdown deadline in seconds.
+        public static let shutdownTimeout = "huitong.shutdown.timeout"
+        /// Connection timeout in seconds.
+        public static let connectTimeout = "huitong.connect.timeout"
+        /// Log level.
+        public static let logLevel = "huitong.log.level"
+    }
+
+    /// Reads the configuration, validating every value.
+    ///
+    /// Every key is optional; see ``Key`` for the keys, their environment variables and defaults.
+    /// - Parameter reader: The reader (the executable builds it: options, then environment).
+    /// - Throws: ``HubAppError`` naming the key and what is wrong with its value.
+    public init(reader: ConfigReader) throws {
+        self.init()
+        if let value = Self.read(reader, Key.amqpURL, isSecret: true), !value.isEmpty { amqpURL = value }
+        if let value = Self.read(reader, Key.databaseURL, isSecret: true), !value.isEmpty { databaseURL = value }
+        if let value = Self.read(reader, Key.httpHost), !value.isEmpty { httpHost = value }
+        if let value = Self.read(reader, Key.httpPort) {
+            guard let port = Int(value), (0...65_535).contains(port) else {
+                throw HubAppError.invalidConfiguration(key: Key.httpPort, "must be a port number from 0 to 65535")
+            }
+            httpPort = port
+        }
+        if let value = Self.read(reader, Key.roles) {
+            roles = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if roles.isEmpty {
+                throw HubAppError.invalidConfiguration(key: Key.roles, "must name at least one role, or 'all'")
+            }
+        }
+        shutdownTimeout = try Self.seconds(reader, Key.shutdownTimeout) ?? shutdownTimeout
+        connectTimeout = try Self.seconds(reader, Key.connectTimeout) ?? connectTimeout
+        if let value = Self.read(reader, Key.logLevel) {
+            guard let level = Logger.Level(rawValue: value.lowercased()) else {
+                throw HubAppError.invalidConfiguration(
+                    key: Key.logLevel,
+                    "must be one of trace, debug, info, notice, warning, error, critical"
+                )
+            }
+            logLevel = level
+        }
+    }
+
+    private static func read(_ reader: ConfigReader, _ key: String, isSecret: Bool = false) -> String? {
+        reader.string(forKey: ConfigKey(key), isSecret: isSecret)
+    }
+
+    private static func seconds(_ reader: ConfigReader, _ key: String) throws -> Duration? {
+        guard let value = read(reader, key) else { return nil }
+        guard let seconds = Double(value), seconds > 0, seconds <= 86_400 else {
+            throw HubAppError.invalidConfiguration(key: key, "must be a number of seconds between 0 and 86400")
+        }
+        return .milliseconds(Int64(seconds * 1000))
+    }
+}

@@ -1,1 +1,0 @@
-// HubApp: placeholder until the module lands.

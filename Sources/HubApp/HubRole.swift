@@ -1,0 +1,70 @@
+import HubCore
+
+/// A role a `huitong serve` process can run: a domain service, an adapter, a tap, the gateway.
+///
+/// A role names the queues it consumes (its part of the topology). Roles that DESIGN.md plans but that are not
+/// built yet are listed so that `--roles payments` says "not built yet" rather than "unknown".
+public struct HubRole: Sendable, Hashable {
+    /// The role's name on the command line.
+    public let name: String
+    /// The consumers (queues and bindings) the role declares and consumes.
+    public let consumers: [Topology.Consumer]
+    /// Whether this binary can run the role.
+    public let isBuilt: Bool
+
+    /// Every role this binary knows, built or planned.
+    public static let known: [HubRole] = [
+        HubRole(name: "gateway", consumers: [], isBuilt: false),
+        HubRole(name: "payments", consumers: [], isBuilt: false),
+        HubRole(name: "audit", consumers: [], isBuilt: false),
+        HubRole(name: "compliance", consumers: [], isBuilt: false),
+        HubRole(name: "adapter.interbank", consumers: [], isBuilt: false),
+        HubRole(name: "adapter.ecny", consumers: [], isBuilt: false),
+    ]
+
+    /// One line for `--help`.
+    public static var helpText: String {
+        let built = known.filter(\.isBuilt).map(\.name)
+        let planned = known.filter { !$0.isBuilt }.map(\.name)
+        return "built: \(built.isEmpty ? "none yet" : built.joined(separator: ", ")); "
+            + "planned: \(planned.joined(separator: ", ")). 'all' runs every built role."
+    }
+
+    /// Resolves role names from the command line.
+    /// - Parameter names: Names, or `["all"]`.
+    /// - Returns: The roles, in the order given (`all`: every built role).
+    /// - Throws: ``HubAppError`` with code `unknownRole` for a name that is unknown or not built.
+    public static func resolve(_ names: [String]) throws -> [HubRole] {
+        if names == ["all"] { return known.filter(\.isBuilt) }
+        return try names.map { name in
+            guard let role = known.first(where: { $0.name == name }) else {
+                throw HubAppError(
+                    .unknownRole,
+                    "unknown role '\(name)'",
+                    fix: "use 'all' or one of: \(known.map(\.name).joined(separator: ", "))"
+                )
+            }
+            guard role.isBuilt else {
+                throw HubAppError(
+                    .unknownRole,
+                    "role '\(name)' is planned but not built yet",
+                    fix: "run the roles that exist ('all')"
+                )
+            }
+            return role
+        }
+    }
+
+    /// The topology a set of roles needs: the hub exchanges plus each role's consumers.
+    /// - Parameter roles: The roles.
+    /// - Returns: The topology to declare.
+    public static func topology(for roles: [HubRole]) -> Topology {
+        Topology.hub(consumers: roles.flatMap(\.consumers))
+    }
+}
+
+/// The version of this build.
+public enum HubVersion {
+    /// The semantic version.
+    public static let current = "0.1.0"
+}

@@ -1,0 +1,183 @@
+import Foundation
+import Testing
+
+/// The `huitong` binary, run as an operator would, against the local servers of `deploy/local`.
+@Suite("huitong CLI", .serialized)
+struct CLITests {
+    let environment = ["HUITONG_AMQP_URL": CLI.amqpURL, "HUITONG_DATABASE_URL": CLI.databaseURL]
+
+    @Test("doctor reports both servers healthy and exits 0")
+    func doctorHealthy() async throws {
+        _ = try await CLI.run(["migrate"], environment: environment)
+        let result = try await CLI.run(["doctor"], environment: environment)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("RabbitMQ"))
+        #expect(result.stdout.contains("PostgreSQL"))
+        #expect(!result.stdout.contains("huitong:huitong@"), "the password must never be printed")
+    }
+
+    @Test("doctor: wrong broker password is one line with the fix, exit 1, no password echoed")
+    func doctorWrongPassword() async throws {
+        var env = environment
+        env["HUITONG_AMQP_URL"] = "amqp://huitong:not-the-password@127.0.0.1:5673/huitong"
+        let result = try await CLI.run(["doctor"], environment: env)
+        #expect(result.status == 1)
+        let output = result.stdout + result.stderr
+        #expect(output.contains("credentials") || output.contains("authentication"))
+        #expect(!output.contains("not-the-password"))
+    }
+
+    @Test("doctor: a server that is down is reported with its fix within the timeout")
+    func doctorServerDown() async throws {
+        var env = environment
+        env["HUITONG_DATABASE_URL"] = "postgres://huitong:huitong@127.0.0.1:1/huitong"
+        env["HUITONG_CONNECT_TIMEOUT"] = "2"
+        let result = try await CLI.run(["doctor"], environment: env, timeout: .seconds(30))
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("servers.sh up") || result.stdout.contains("running"))
+    }
+
+    @Test("doctor: a missing vhost is named")
+    func doctorMissingVhost() async throws {
+        var env = environment
+        env["HUITONG_AMQP_URL"] = "amqp://huitong:huitong@127.0.0.1:5673/no-such-vhost"
+        let result = try await CLI.run(["doctor"], environment: env)
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("vhost"))
+    }
+
+    @Test("a malformed URL is one clear line on stderr and exit 1, not a crash")
+    func malformedURL() async throws {
+        var env = environment
+        env["HUITONG_AMQP_URL"] = "http//nonsense"
+        let result = try await CLI.run(["topology", "declare"], environment: env)
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("huitong: "))
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+    }
+
+    @Test("a malformed configuration value names its variable")
+    func malformedPort() async throws {
+        var env = environment
+        env["HUITONG_HTTP_PORT"] = "eighty"
+        let result = try await CLI.run(["serve"], environment: env)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("HUITONG_HTTP_PORT"))
+    }
+
+    @Test("migrate twice: the second run applies nothing")
+    func migrateTwice() async throws {
+        let first = try await CLI.run(["migrate"], environment: environment)
+        #expect(first.status == 0, "\(first.stderr)")
+        let second = try await CLI.run(["migrate"], environment: environment)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdout.contains("up to date"))
+        let status = try await CLI.run(["migrate", "--status"], environment: environment)
+        #expect(status.stdout.contains("applied"))
+        #expect(!status.stdout.contains("pending  "))
+    }
+
+    @Test("topology declare --dry-run prints the four hub exchanges without connecting")
+    func topologyDryRun() async throws {
+        var env = environment
+        env["HUITONG_AMQP_URL"] = "amqp://huitong:huitong@127.0.0.1:1/huitong"
+        let result = try await CLI.run(["topology", "declare", "--dry-run"], environment: env)
+        #expect(result.status == 0, "\(result.stderr)")
+        for exchange in ["hub.commands", "hub.events", "hub.retry", "hub.dead"] {
+            #expect(result.stdout.contains(exchange))
+        }
+    }
+
+    @Test("an unknown role is refused with the list of roles")
+    func unknownRole() async throws {
+        let result = try await CLI.run(["serve", "--roles", "teleport"], environment: environment)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("unknown role 'teleport'"))
+    }
+
+    @Test("contracts check passes on the shipped contracts")
+    func contractsCheck() async throws {
+        let result = try await CLI.run(["contracts", "check"], environment: environment)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("PASS"))
+        #expect(!result.stdout.contains("FAIL"))
+    }
+
+    @Test("serve answers /healthz, /readyz and /metrics, and exits 0 on SIGTERM")
+    func serveAndShutDown() async throws {
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["serve", "--http-port", "0", "--shutdown-timeout", "10"]
+        var env = environment
+        env["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        process.environment = env
+        process.currentDirectoryURL = CLI.repositoryRoot
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.interrupt() } }
+
+        // serve prints "listening on http://HOST:PORT" once the HTTP server is bound.
+        let port = try await Self.readListeningPort(out.fileHandleForReading, timeout: .seconds(60))
+        let base = "http://127.0.0.1:\(port)"
+        let health = try await Self.get("\(base)/healthz")
+        #expect(health.status == 200)
+        let ready = try await Self.get("\(base)/readyz")
+        #expect(ready.status == 200, "\(ready.body)")
+        let metrics = try await Self.get("\(base)/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.body.contains("# TYPE"))
+
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!process.isRunning, "serve did not stop after SIGTERM")
+        if !process.isRunning { #expect(process.terminationStatus == 0) }
+    }
+
+    static func readListeningPort(_ handle: FileHandle, timeout: Duration) async throws -> Int {
+        let task = Task.detached { () -> Int? in
+            var buffer = ""
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { return nil }
+                buffer += String(decoding: data, as: UTF8.self)
+                if let range = buffer.range(of: #"listening on http://[^:]+:(\d+)"#, options: .regularExpression) {
+                    let match = buffer[range]
+                    if let colon = match.lastIndex(of: ":"), let port = Int(match[match.index(after: colon)...]) {
+                        return port
+                    }
+                }
+            }
+        }
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            task.cancel()
+        }
+        defer { timer.cancel() }
+        guard let port = await task.value else {
+            throw CLIError("serve exited or closed stdout before it was listening")
+        }
+        return port
+    }
+
+    static func get(_ url: String) async throws -> (status: Int, body: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "10", url]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        process.waitUntilExit()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let status = Int(lines.last ?? "") ?? 0
+        return (status, lines.dropLast().joined(separator: "\n"))
+    }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
