@@ -28,7 +28,8 @@ static inline int chub_hmac_sm3_init(EVP_MAC_CTX *ctx, const unsigned char *key,
     return EVP_MAC_init(ctx, key, keylen, params);
 }
 
-// OSSL_KEYMGMT_SELECT_* are macros built from other macros; expose the two selections HubCrypto uses.
-static inline int chub_select_keypair(void) { return OSSL_KEYMGMT_SELECT_KEYPAIR; }
-static inline int chub_select_public_key(void) { return OSSL_KEYMGMT_SELECT_PUBLIC_KEY; }
+// EVP_PKEY_KEYPAIR and EVP_PKEY_PUBLIC_KEY (selections for OSSL_ENCODER/OSSL_DECODER, domain parameters
+// included) are macros built from other macros; expose them as functions.
+static inline int chub_select_keypair(void) { return EVP_PKEY_KEYPAIR; }
+static inline int chub_select_public_key(void) { return EVP_PKEY_PUBLIC_KEY; }
 #endif

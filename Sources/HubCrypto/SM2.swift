@@ -80,8 +80,20 @@ final class PKey: @unchecked Sendable {
 
     /// Encodes the key with `OSSL_ENCODER` (output type "DER" or "PEM", structure "PrivateKeyInfo" or
     /// "SubjectPublicKeyInfo").
-    func encode(selection: Int32, outputType: String, structure: String) throws -> [UInt8] {
-        guard let context = OSSL_ENCODER_CTX_new_for_pkey(self.pointer, selection, outputType, structure, nil) else {
+    ///
+    /// The type and structure are `StaticString`s because OpenSSL 3.0 keeps the pointers given to
+    /// `OSSL_ENCODER_CTX_new_for_pkey` and reads them later in `OSSL_ENCODER_to_data`: a temporary C string
+    /// bridged from a `String` would dangle (the encoding then fails with an empty error queue).
+    func encode(selection: Int32, outputType: StaticString, structure: StaticString) throws -> [UInt8] {
+        guard
+            let context = OSSL_ENCODER_CTX_new_for_pkey(
+                self.pointer,
+                selection,
+                outputType.hubCString,
+                structure.hubCString,
+                nil
+            )
+        else {
             throw CryptoError.openSSL("no OpenSSL encoder for an SM2 \(structure) in \(outputType)")
         }
         defer { OSSL_ENCODER_CTX_free(context) }
@@ -97,17 +109,26 @@ final class PKey: @unchecked Sendable {
         return Array(UnsafeBufferPointer(start: data, count: length))
     }
 
-    /// Decodes a key with `OSSL_DECODER`; the whole input must be consumed.
+    /// Decodes a key with `OSSL_DECODER`; the whole input must be consumed. The strings are static for the same
+    /// reason as in ``encode(selection:outputType:structure:)``.
     static func decode(
         _ input: UnsafeRawBufferPointer,
-        inputType: String,
-        structure: String,
+        inputType: StaticString,
+        structure: StaticString,
         selection: Int32,
         what: String
     ) throws -> PKey {
         var key: OpaquePointer?
         guard
-            let context = OSSL_DECODER_CTX_new_for_pkey(&key, inputType, structure, "SM2", selection, nil, nil)
+            let context = OSSL_DECODER_CTX_new_for_pkey(
+                &key,
+                inputType.hubCString,
+                structure.hubCString,
+                StaticString("SM2").hubCString,
+                selection,
+                nil,
+                nil
+            )
         else {
             throw CryptoError.openSSL("no OpenSSL decoder for an SM2 \(what) in \(inputType)", code: .invalidKey)
         }
@@ -121,10 +142,17 @@ final class PKey: @unchecked Sendable {
             )
         }
         let owned = try PKey(taking: key, what: what)
-        guard remaining == 0 || (inputType == "PEM" && input[(input.count - remaining)...].allSatisfy(isSpace)) else {
+        guard remaining == 0 || (inputType.description == "PEM" && input[(input.count - remaining)...].allSatisfy(isSpace)) else {
             throw CryptoError(.invalidKey, "the \(what) has \(remaining) bytes after the key")
         }
         return owned
+    }
+}
+
+extension StaticString {
+    /// The string as a C string in static storage, valid for the life of the process.
+    var hubCString: UnsafePointer<CChar> {
+        UnsafeRawPointer(self.utf8Start).assumingMemoryBound(to: CChar.self)
     }
 }
 
