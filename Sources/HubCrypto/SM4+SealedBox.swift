@@ -10,12 +10,14 @@ extension SM4 {
     /// The key for ``SM4/seal(_:using:authenticating:)`` and ``SM4/open(_:using:authenticating:)``: one master
     /// secret and its version number.
     ///
-    /// Callers hold one 16- or 32-byte master secret. Two independent keys are derived from it:
-    /// - the SM4 encryption key: the first 16 bytes of HMAC-SM3(master, `"huitong.sealedbox.v1.encryption"`);
-    /// - the HMAC-SM3 key: HMAC-SM3(master, `"huitong.sealedbox.v1.authentication"`), 32 bytes.
+    /// Callers hold one 16- or 32-byte master secret. Two independent keys are derived from it and the version
+    /// (`version` is 4 bytes, big-endian, after the ASCII label):
+    /// - the SM4 encryption key: the first 16 bytes of HMAC-SM3(master, `"huitong.sealedbox.v1.encryption"` ‖ version);
+    /// - the HMAC-SM3 key: HMAC-SM3(master, `"huitong.sealedbox.v1.authentication"` ‖ version), 32 bytes.
     ///
     /// The version is written in clear into every box, so that after a key rotation old records still name the
-    /// key that opens them (read it with ``SealedBox/keyVersion`` and pick that key).
+    /// key that opens them (read it with ``SealedBox/keyVersion`` and pick that key). Because the version is
+    /// part of the derivation, a key of another version never opens a box, even with the same master secret.
     public struct SealingKey: Sendable, CustomStringConvertible {
         /// The version written into boxes sealed with this key.
         public let version: UInt32
@@ -33,12 +35,13 @@ extension SM4 {
                 throw CryptoError(.invalidKey, "an SM4 master key is 16 or 32 bytes, got \(masterKey.byteCount)")
             }
             self.version = version
+            let versionBytes = withUnsafeBytes(of: version.bigEndian) { Array($0) }
             var encryption = try HMACSM3.authenticationCode(
-                for: Array("huitong.sealedbox.v1.encryption".utf8),
+                for: Array("huitong.sealedbox.v1.encryption".utf8) + versionBytes,
                 using: masterKey
             ).bytes
             var authentication = try HMACSM3.authenticationCode(
-                for: Array("huitong.sealedbox.v1.authentication".utf8),
+                for: Array("huitong.sealedbox.v1.authentication".utf8) + versionBytes,
                 using: masterKey
             ).bytes
             self.encryptionKey = SymmetricKey(data: encryption.prefix(SM4.blockByteCount))
