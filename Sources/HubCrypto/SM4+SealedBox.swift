@@ -90,7 +90,7 @@ extension SM4 {
         /// - Throws: ``CryptoError`` `.malformedCiphertext` when the bytes are shorter than 69, of an unknown
         ///   format version, or when the ciphertext is not a whole number of blocks.
         public init(combined: some DataProtocol) throws {
-            let bytes = Data(combined)
+            let bytes = Data([UInt8](combined))
             guard bytes.count >= Self.minimumByteCount else {
                 throw CryptoError(
                     .malformedCiphertext,
@@ -121,18 +121,26 @@ extension SM4 {
             self.combined.dropFirst(1).prefix(4).reduce(0) { $0 << 8 | UInt32($1) }
         }
 
-        /// The 16-byte IV.
+        /// The 16-byte IV (a copy indexed from 0).
         public var iv: Data {
-            self.combined.dropFirst(5).prefix(SM4.blockByteCount)
+            Data([UInt8](self.combined.dropFirst(5).prefix(SM4.blockByteCount)))
         }
 
-        /// The SM4-CBC ciphertext.
+        /// The SM4-CBC ciphertext (a copy indexed from 0).
         public var ciphertext: Data {
+            Data([UInt8](self.ciphertextSlice))
+        }
+
+        /// The 32-byte HMAC-SM3 tag (a copy indexed from 0).
+        public var tag: Data {
+            Data([UInt8](self.tagSlice))
+        }
+
+        var ciphertextSlice: Data {
             self.combined.dropFirst(Self.headerByteCount).dropLast(Self.tagByteCount)
         }
 
-        /// The 32-byte HMAC-SM3 tag.
-        public var tag: Data {
+        var tagSlice: Data {
             self.combined.suffix(Self.tagByteCount)
         }
     }
@@ -194,7 +202,7 @@ extension SM4 {
     ) throws -> Data {
         let authenticated = box.combined.dropLast(SealedBox.tagByteCount)
         let expected = try authenticationTag(authenticated: authenticated, associatedData: associatedData, key: key)
-        let valid = box.tag.hubWithContiguousBytes { given in
+        let valid = box.tagSlice.hubWithContiguousBytes { given in
             expected.bytes.withUnsafeBytes { constantTimeEquals(given, $0) }
         }
         guard valid else {
@@ -210,7 +218,7 @@ extension SM4 {
         let cipher = try FetchedAlgorithms.require(FetchedAlgorithms.shared.sm4CBC, "SM4-CBC")
         let plaintext = try key.encryptionKey.withUnsafeBytes { keyBytes in
             try box.iv.hubWithContiguousBytes { ivBytes in
-                try box.ciphertext.hubWithContiguousBytes { input in
+                try box.ciphertextSlice.hubWithContiguousBytes { input in
                     try runCipher(cipher, key: keyBytes, iv: ivBytes, encrypt: false, padding: true, input: input)
                 }
             }

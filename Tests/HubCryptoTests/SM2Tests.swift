@@ -143,6 +143,18 @@ struct SM2Tests {
         #expect(p256Public?.code == .invalidKey)
     }
 
+    @Test("An encrypted PEM private key is rejected with invalidKey, without prompting for a passphrase")
+    func rejectsEncryptedPEM() throws {
+        let encrypted = try OpenSSLCLI.withTemporaryDirectory { cli in
+            try cli.mustRun(["genpkey", "-algorithm", "SM2", "-out", "key.pem"])
+            try cli.mustRun(["pkey", "-in", "key.pem", "-aes-256-cbc", "-passout", "pass:not-in-code", "-out", "enc.pem"])
+            return String(decoding: try cli.read("enc.pem"), as: UTF8.self)
+        }
+        #expect(encrypted.contains("ENCRYPTED PRIVATE KEY"))
+        let error = #expect(throws: CryptoError.self) { try SM2.PrivateKey(pemRepresentation: encrypted) }
+        #expect(error?.code == .invalidKey)
+    }
+
     @Test("An OpenSSL failure carries OpenSSL's error queue in debugDescription only")
     func errorCarriesQueue() throws {
         let error = #expect(throws: CryptoError.self) { try SM2.PublicKey(derRepresentation: [0x30, 0x03, 0x02, 0x01, 0x01]) }
