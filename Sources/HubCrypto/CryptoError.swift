@@ -12,6 +12,7 @@ public struct CryptoError: Error, Sendable, CustomStringConvertible, CustomDebug
             case invalidSignatureEncoding
             case authenticationFailed
             case malformedCiphertext
+            case unknownKeyVersion
             case randomFailed
             case openSSL
         }
@@ -33,6 +34,8 @@ public struct CryptoError: Error, Sendable, CustomStringConvertible, CustomDebug
         public static let authenticationFailed = Code(.authenticationFailed)
         /// A sealed box is too short, misaligned, or of an unknown format version.
         public static let malformedCiphertext = Code(.malformedCiphertext)
+        /// A sealed box names a key version that the keyring does not hold: load that version's key.
+        public static let unknownKeyVersion = Code(.unknownKeyVersion)
         /// The OpenSSL random generator (`RAND_bytes`) failed; nothing was encrypted.
         public static let randomFailed = Code(.randomFailed)
         /// An OpenSSL call failed unexpectedly; ``CryptoError/debugDescription`` carries OpenSSL's error queue.

@@ -97,10 +97,13 @@ public struct HMACSM3: Sendable {
             do {
                 let mac = try FetchedAlgorithms.require(FetchedAlgorithms.shared.hmac, "HMAC")
                 context = EVP_MAC_CTX_new(mac)
+                guard let context else {
+                    throw CryptoError.openSSL("HMAC-SM3 context allocation failed (EVP_MAC_CTX_new)")
+                }
                 let status = key.withUnsafeBytes { keyBytes in
                     chub_hmac_sm3_init(context, keyBytes.baseAddress?.assumingMemoryBound(to: UInt8.self), keyBytes.count)
                 }
-                guard context != nil, status == 1 else {
+                guard status == 1 else {
                     throw CryptoError.openSSL("HMAC-SM3 initialisation failed (EVP_MAC_init)")
                 }
             } catch {

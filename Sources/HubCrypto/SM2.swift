@@ -415,9 +415,10 @@ private func withSM2DigestContext<R>(
         throw CryptoError.openSSL("EVP_MD_CTX_new failed")
     }
     defer { EVP_MD_CTX_free(digestContext) }
-    let idStatus = signerID.bytes.withUnsafeBytes {
-        // OpenSSL copies the ID; a non-null pointer is passed even for an empty ID.
-        EVP_PKEY_CTX_set1_id(keyContext, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count))
+    // OpenSSL copies the ID. An empty ID still gets a valid pointer (to a dummy byte), with length 0.
+    let idLength = Int32(signerID.bytes.count)
+    let idStatus = (signerID.bytes.isEmpty ? [0] : signerID.bytes).withUnsafeBytes {
+        EVP_PKEY_CTX_set1_id(keyContext, $0.baseAddress, idLength)
     }
     guard idStatus == 1 else {
         throw CryptoError.openSSL("setting the SM2 signer ID failed (EVP_PKEY_CTX_set1_id)")

@@ -171,3 +171,33 @@ struct SealedBoxTests {
         #expect(try SM4.open(SM4.seal([9], using: key), using: key) == Data([9]))
     }
 }
+
+@Suite("SM4 keyring")
+struct KeyringTests {
+    @Test("After a rotation old boxes still open, new boxes use the new version, and a missing version is named")
+    func rotation() throws {
+        let old = try SM4.SealingKey(masterKey: SymmetricKey(randomByteCount: 32), version: 1)
+        let new = try SM4.SealingKey(masterKey: SymmetricKey(randomByteCount: 32), version: 2)
+        let before = try SM4.seal(Array("old record".utf8), using: SM4.Keyring(current: old), authenticating: [UInt8]())
+        let keyring = try SM4.Keyring(current: new, previous: [old])
+        let after = try SM4.seal(Array("new record".utf8), using: keyring, authenticating: [UInt8]())
+        #expect(before.keyVersion == 1)
+        #expect(after.keyVersion == 2)
+        #expect(String(decoding: try SM4.open(before, using: keyring, authenticating: [UInt8]()), as: UTF8.self) == "old record")
+        #expect(String(decoding: try SM4.open(after, using: keyring, authenticating: [UInt8]()), as: UTF8.self) == "new record")
+
+        let onlyNew = try SM4.Keyring(current: new)
+        let missing = #expect(throws: CryptoError.self) { try SM4.open(before, using: onlyNew, authenticating: [UInt8]()) }
+        #expect(missing?.code == .unknownKeyVersion)
+        #expect(missing?.description.contains("version 1") == true)
+        #expect(onlyNew.description == "SM4.Keyring(current: 2, versions: [2])")
+    }
+
+    @Test("Two keys with one version are rejected")
+    func duplicateVersions() throws {
+        let first = try SM4.SealingKey(masterKey: SymmetricKey(randomByteCount: 32), version: 5)
+        let second = try SM4.SealingKey(masterKey: SymmetricKey(randomByteCount: 32), version: 5)
+        let error = #expect(throws: CryptoError.self) { try SM4.Keyring(current: first, previous: [second]) }
+        #expect(error?.code == .invalidArgument)
+    }
+}
