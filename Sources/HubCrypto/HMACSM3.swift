@@ -1,9 +1,9 @@
 import COpenSSL
 
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+    public import FoundationEssentials
 #else
-public import Foundation
+    public import Foundation
 #endif
 
 /// HMAC with the SM3 hash (RFC 2104 over GB/T 32905), through OpenSSL's `EVP_MAC` "HMAC" with digest SM3.
@@ -101,7 +101,11 @@ public struct HMACSM3: Sendable {
                     throw CryptoError.openSSL("HMAC-SM3 context allocation failed (EVP_MAC_CTX_new)")
                 }
                 let status = key.withUnsafeBytes { keyBytes in
-                    chub_hmac_sm3_init(context, keyBytes.baseAddress?.assumingMemoryBound(to: UInt8.self), keyBytes.count)
+                    chub_hmac_sm3_init(
+                        context,
+                        keyBytes.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                        keyBytes.count
+                    )
                 }
                 guard status == 1 else {
                     throw CryptoError.openSSL("HMAC-SM3 initialisation failed (EVP_MAC_init)")

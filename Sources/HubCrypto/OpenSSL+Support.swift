@@ -1,9 +1,9 @@
 import COpenSSL
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Algorithms fetched once from OpenSSL's default library context.
@@ -111,7 +111,9 @@ func constantTimeEquals(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPoi
 /// Fills `count` bytes from OpenSSL's CSPRNG.
 func randomBytes(count: Int) throws -> [UInt8] {
     var bytes = [UInt8](repeating: 0, count: count)
-    let status = bytes.withUnsafeMutableBytes { RAND_bytes($0.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(count)) }
+    let status = bytes.withUnsafeMutableBytes {
+        RAND_bytes($0.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(count))
+    }
     guard status == 1 else {
         throw CryptoError.openSSL("RAND_bytes failed; the OpenSSL random generator is not seeded", code: .randomFailed)
     }

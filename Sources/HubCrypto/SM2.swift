@@ -1,9 +1,9 @@
 import COpenSSL
 
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+    public import FoundationEssentials
 #else
-public import Foundation
+    public import Foundation
 #endif
 
 /// SM2 digital signatures (GB/T 32918) with SM3, over OpenSSL 3 EVP.
@@ -142,7 +142,10 @@ final class PKey: @unchecked Sendable {
             )
         }
         let owned = try PKey(taking: key, what: what)
-        guard remaining == 0 || (inputType.description == "PEM" && input[(input.count - remaining)...].allSatisfy(isSpace)) else {
+        guard
+            remaining == 0
+                || (inputType.description == "PEM" && input[(input.count - remaining)...].allSatisfy(isSpace))
+        else {
             throw CryptoError(.invalidKey, "the \(what) has \(remaining) bytes after the key")
         }
         return owned

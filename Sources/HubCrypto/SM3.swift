@@ -1,9 +1,9 @@
 import COpenSSL
 
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+    public import FoundationEssentials
 #else
-public import Foundation
+    public import Foundation
 #endif
 
 /// The SM3 hash function (GB/T 32905-2016): 256-bit output, 64-byte blocks.

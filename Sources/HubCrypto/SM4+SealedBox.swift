@@ -1,9 +1,9 @@
 import COpenSSL
 
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+    public import FoundationEssentials
 #else
-public import Foundation
+    public import Foundation
 #endif
 
 extension SM4 {
@@ -12,7 +12,8 @@ extension SM4 {
     ///
     /// Callers hold one 16- or 32-byte master secret. Two independent keys are derived from it and the version
     /// (`version` is 4 bytes, big-endian, after the ASCII label):
-    /// - the SM4 encryption key: the first 16 bytes of HMAC-SM3(master, `"huitong.sealedbox.v1.encryption"` ‖ version);
+    /// - the SM4 encryption key: the first 16 bytes of
+    ///   HMAC-SM3(master, `"huitong.sealedbox.v1.encryption"` ‖ version);
     /// - the HMAC-SM3 key: HMAC-SM3(master, `"huitong.sealedbox.v1.authentication"` ‖ version), 32 bytes.
     ///
     /// The version is written in clear into every box, so that after a key rotation old records still name the
@@ -85,7 +86,8 @@ extension SM4 {
         /// The whole box, in the layout above; store or send these bytes.
         public let combined: Data
 
-        /// Checks the layout of a stored box (not its tag: that needs the key, in ``SM4/open(_:using:authenticating:)``).
+        /// Checks the layout of a stored box; its tag needs the key and is checked by
+        /// ``SM4/open(_:using:authenticating:)``.
         /// - Parameter combined: the bytes of a box.
         /// - Throws: ``CryptoError`` `.malformedCiphertext` when the bytes are shorter than 69, of an unknown
         ///   format version, or when the ciphertext is not a whole number of blocks.

@@ -1,9 +1,9 @@
 import COpenSSL
 
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+    public import FoundationEssentials
 #else
-public import Foundation
+    public import Foundation
 #endif
 
 /// A secret key for HMAC-SM3 and SM4, held in memory that is wiped (`OPENSSL_cleanse`) when the last copy goes.

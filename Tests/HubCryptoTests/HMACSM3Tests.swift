@@ -16,7 +16,10 @@ struct HMACSM3Tests {
         #expect(ours.hexString == theirs)
     }
 
-    @Test("Equals `openssl dgst -sm3 -mac HMAC -macopt hexkey:…` for binary keys and messages", arguments: [0, 1, 63, 64, 65, 4_096])
+    @Test(
+        "Equals `openssl dgst -sm3 -mac HMAC -macopt hexkey:…` for binary keys and messages",
+        arguments: [0, 1, 63, 64, 65, 4_096]
+    )
     func matchesCLIBinaryKey(messageLength: Int) throws {
         let key = [UInt8].random(count: 32)
         let message = [UInt8].random(count: messageLength)

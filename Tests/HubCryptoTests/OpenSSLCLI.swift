@@ -7,7 +7,9 @@ struct OpenSSLCLI {
         var arguments: [String]
         var status: Int32
         var stderr: String
-        var description: String { "openssl \(self.arguments.joined(separator: " ")) exited \(self.status): \(self.stderr)" }
+        var description: String {
+            "openssl \(self.arguments.joined(separator: " ")) exited \(self.status): \(self.stderr)"
+        }
     }
 
     let directory: URL

@@ -21,8 +21,16 @@ struct SM2Tests {
         let otherKey = try SM2.PrivateKey()
         #expect(!otherKey.publicKey.isValidSignature(signature, for: self.message))
 
-        #expect(!key.publicKey.isValidSignature(signature, for: self.message, signerID: try SM2.SignerID("ALICE123@YAHOO.COM")))
-        #expect(!key.publicKey.isValidSignature(signature, for: self.message, signerID: try SM2.SignerID(bytes: [UInt8]())))
+        #expect(
+            !key.publicKey.isValidSignature(
+                signature,
+                for: self.message,
+                signerID: try SM2.SignerID("ALICE123@YAHOO.COM")
+            )
+        )
+        #expect(
+            !key.publicKey.isValidSignature(signature, for: self.message, signerID: try SM2.SignerID(bytes: [UInt8]()))
+        )
 
         let custom = try SM2.SignerID("huitong-partner-42")
         let customSignature = try key.signature(for: self.message, signerID: custom)
@@ -48,7 +56,10 @@ struct SM2Tests {
             try cli.write("pub.pem", Array(try key.publicKey.pemRepresentation.utf8))
             try cli.write("msg", self.message)
             try cli.write("sig", signature.derRepresentation)
-            let base = ["pkeyutl", "-verify", "-rawin", "-digest", "sm3", "-pubin", "-inkey", "pub.pem", "-in", "msg", "-sigfile", "sig"]
+            let base = [
+                "pkeyutl", "-verify", "-rawin", "-digest", "sm3", "-pubin", "-inkey", "pub.pem", "-in", "msg",
+                "-sigfile", "sig",
+            ]
             return (
                 try cli.run(base + ["-pkeyopt", "distid:1234567812345678"]),
                 try cli.run(base)
@@ -60,7 +71,9 @@ struct SM2Tests {
         #expect(withoutID.status != 0)
     }
 
-    @Test("A CLI key and a CLI signature made with distid:1234567812345678 verify with ours; R-SEC-2 (#37): without distid they fail")
+    @Test(
+        "CLI key and signature with distid:1234567812345678 verify with ours; R-SEC-2 (#37): without distid, fail"
+    )
     func oursVerifiesCLI() throws {
         let result = try OpenSSLCLI.withTemporaryDirectory { cli in
             try cli.mustRun(["genpkey", "-algorithm", "SM2", "-out", "key.pem"])
@@ -87,7 +100,9 @@ struct SM2Tests {
         let openSSLDefault = try SM2.Signature(derRepresentation: result.openSSLDefault)
         #expect(!publicKey.isValidSignature(openSSLDefault, for: self.message))
         // …and the failure is the ID, not a broken signature: it verifies under the empty ID.
-        #expect(publicKey.isValidSignature(openSSLDefault, for: self.message, signerID: try SM2.SignerID(bytes: [UInt8]())))
+        #expect(
+            publicKey.isValidSignature(openSSLDefault, for: self.message, signerID: try SM2.SignerID(bytes: [UInt8]()))
+        )
 
         // The CLI's private key imports, and its derived public key is the CLI's.
         let privateKey = try SM2.PrivateKey(pemRepresentation: result.keyPEM)
@@ -120,7 +135,9 @@ struct SM2Tests {
     @Test("Garbage, a public key given as private, and a P-256 key are rejected with invalidKey")
     func rejectsBadKeys() throws {
         let key = try SM2.PrivateKey()
-        let garbage = #expect(throws: CryptoError.self) { try SM2.PublicKey(derRepresentation: [0x30, 0x03, 0x02, 0x01, 0x01]) }
+        let garbage = #expect(throws: CryptoError.self) {
+            try SM2.PublicKey(derRepresentation: [0x30, 0x03, 0x02, 0x01, 0x01])
+        }
         #expect(garbage?.code == .invalidKey)
         #expect(throws: CryptoError.self) { try SM2.PrivateKey(pemRepresentation: "not a key") }
         let publicAsPrivate = #expect(throws: CryptoError.self) {
@@ -135,7 +152,10 @@ struct SM2Tests {
         let p256 = try OpenSSLCLI.withTemporaryDirectory { cli in
             try cli.mustRun(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "p256.pem"])
             try cli.mustRun(["pkey", "-in", "p256.pem", "-pubout", "-out", "p256pub.pem"])
-            return (String(decoding: try cli.read("p256.pem"), as: UTF8.self), String(decoding: try cli.read("p256pub.pem"), as: UTF8.self))
+            return (
+                String(decoding: try cli.read("p256.pem"), as: UTF8.self),
+                String(decoding: try cli.read("p256pub.pem"), as: UTF8.self)
+            )
         }
         let p256Private = #expect(throws: CryptoError.self) { try SM2.PrivateKey(pemRepresentation: p256.0) }
         #expect(p256Private?.code == .invalidKey)
@@ -147,7 +167,9 @@ struct SM2Tests {
     func rejectsEncryptedPEM() throws {
         let encrypted = try OpenSSLCLI.withTemporaryDirectory { cli in
             try cli.mustRun(["genpkey", "-algorithm", "SM2", "-out", "key.pem"])
-            try cli.mustRun(["pkey", "-in", "key.pem", "-aes-256-cbc", "-passout", "pass:not-in-code", "-out", "enc.pem"])
+            try cli.mustRun([
+                "pkey", "-in", "key.pem", "-aes-256-cbc", "-passout", "pass:not-in-code", "-out", "enc.pem",
+            ])
             return String(decoding: try cli.read("enc.pem"), as: UTF8.self)
         }
         #expect(encrypted.contains("ENCRYPTED PRIVATE KEY"))
@@ -157,7 +179,9 @@ struct SM2Tests {
 
     @Test("An OpenSSL failure carries OpenSSL's error queue in debugDescription only")
     func errorCarriesQueue() throws {
-        let error = #expect(throws: CryptoError.self) { try SM2.PublicKey(derRepresentation: [0x30, 0x03, 0x02, 0x01, 0x01]) }
+        let error = #expect(throws: CryptoError.self) {
+            try SM2.PublicKey(derRepresentation: [0x30, 0x03, 0x02, 0x01, 0x01])
+        }
         let unwrapped = try #require(error)
         #expect(!unwrapped.openSSLErrors.isEmpty)
         #expect(unwrapped.debugDescription.contains("OpenSSL:"))
@@ -215,7 +239,10 @@ struct SM2Tests {
 
     @Test("Raw signatures must be 64 bytes with non-zero r and s")
     func malformedRaw() {
-        for bytes in [[UInt8](repeating: 1, count: 63), [UInt8](repeating: 1, count: 65), [UInt8](repeating: 0, count: 32) + [UInt8](repeating: 1, count: 32)] {
+        for bytes in [
+            [UInt8](repeating: 1, count: 63), [UInt8](repeating: 1, count: 65),
+            [UInt8](repeating: 0, count: 32) + [UInt8](repeating: 1, count: 32),
+        ] {
             let error = #expect(throws: CryptoError.self) { try SM2.Signature(rawRepresentation: bytes) }
             #expect(error?.code == .invalidSignatureEncoding)
         }

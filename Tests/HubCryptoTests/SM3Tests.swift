@@ -56,7 +56,9 @@ struct SM3Tests {
         #expect(try SM3.Digest(rawRepresentation: digest.rawRepresentation) == digest)
         #expect(throws: CryptoError.self) { try SM3.Digest(hexString: "66c7") }
         #expect(throws: CryptoError.self) { try SM3.Digest(hexString: String(repeating: "zz", count: 32)) }
-        let error = #expect(throws: CryptoError.self) { try SM3.Digest(rawRepresentation: [UInt8](repeating: 0, count: 31)) }
+        let error = #expect(throws: CryptoError.self) {
+            try SM3.Digest(rawRepresentation: [UInt8](repeating: 0, count: 31))
+        }
         #expect(error?.code == .invalidArgument)
     }
 }

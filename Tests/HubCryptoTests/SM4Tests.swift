@@ -27,11 +27,17 @@ struct SM4Tests {
     @Test("Wrong key or block sizes are rejected with precise codes")
     func sizes() throws {
         let keyError = #expect(throws: CryptoError.self) {
-            try SM4.encryptBlock([UInt8](repeating: 0, count: 16), key: SymmetricKey(data: [UInt8](repeating: 0, count: 32)))
+            try SM4.encryptBlock(
+                [UInt8](repeating: 0, count: 16),
+                key: SymmetricKey(data: [UInt8](repeating: 0, count: 32))
+            )
         }
         #expect(keyError?.code == .invalidKey)
         let blockError = #expect(throws: CryptoError.self) {
-            try SM4.encryptBlock([UInt8](repeating: 0, count: 17), key: SymmetricKey(data: [UInt8](repeating: 0, count: 16)))
+            try SM4.encryptBlock(
+                [UInt8](repeating: 0, count: 17),
+                key: SymmetricKey(data: [UInt8](repeating: 0, count: 16))
+            )
         }
         #expect(blockError?.code == .invalidArgument)
     }

@@ -52,7 +52,10 @@ struct SealedBoxTests {
                     try SM4.open(SM4.SealedBox(combined: altered), using: self.key, authenticating: [1, 2, 3])
                 }
                 // Byte 0 is the format version: a box claiming an unknown format cannot be parsed at all.
-                #expect(error?.code == (position == 0 ? .malformedCiphertext : .authenticationFailed), "byte \(position)")
+                #expect(
+                    error?.code == (position == 0 ? .malformedCiphertext : .authenticationFailed),
+                    "byte \(position)"
+                )
             }
         }
     }
@@ -82,7 +85,10 @@ struct SealedBoxTests {
             }
             #expect(error?.code == .authenticationFailed)
         }
-        #expect(String(decoding: try SM4.open(box, using: key, authenticating: Array("row 1".utf8)), as: UTF8.self) == "secret")
+        #expect(
+            String(decoding: try SM4.open(box, using: key, authenticating: Array("row 1".utf8)), as: UTF8.self)
+                == "secret"
+        )
     }
 
     @Test("Every truncation fails: malformedCiphertext when short or misaligned, authenticationFailed otherwise")
@@ -142,7 +148,9 @@ struct SealedBoxTests {
 
             try cli.write("ciphertext", bytes[21..<(bytes.count - 32)])
             let iv = [UInt8](bytes[5..<21]).hex
-            try cli.mustRun(["enc", "-d", "-sm4-cbc", "-K", encryptionKey, "-iv", iv, "-in", "ciphertext", "-out", "plain"])
+            try cli.mustRun([
+                "enc", "-d", "-sm4-cbc", "-K", encryptionKey, "-iv", iv, "-in", "ciphertext", "-out", "plain",
+            ])
 
             var length = [UInt8](repeating: 0, count: 8)
             length[7] = UInt8(associatedData.count)
@@ -183,11 +191,19 @@ struct KeyringTests {
         let after = try SM4.seal(Array("new record".utf8), using: keyring, authenticating: [UInt8]())
         #expect(before.keyVersion == 1)
         #expect(after.keyVersion == 2)
-        #expect(String(decoding: try SM4.open(before, using: keyring, authenticating: [UInt8]()), as: UTF8.self) == "old record")
-        #expect(String(decoding: try SM4.open(after, using: keyring, authenticating: [UInt8]()), as: UTF8.self) == "new record")
+        #expect(
+            String(decoding: try SM4.open(before, using: keyring, authenticating: [UInt8]()), as: UTF8.self)
+                == "old record"
+        )
+        #expect(
+            String(decoding: try SM4.open(after, using: keyring, authenticating: [UInt8]()), as: UTF8.self)
+                == "new record"
+        )
 
         let onlyNew = try SM4.Keyring(current: new)
-        let missing = #expect(throws: CryptoError.self) { try SM4.open(before, using: onlyNew, authenticating: [UInt8]()) }
+        let missing = #expect(throws: CryptoError.self) {
+            try SM4.open(before, using: onlyNew, authenticating: [UInt8]())
+        }
         #expect(missing?.code == .unknownKeyVersion)
         #expect(missing?.description.contains("version 1") == true)
         #expect(onlyNew.description == "SM4.Keyring(current: 2, versions: [2])")
