@@ -140,6 +140,10 @@ struct SM2Tests {
         }
         #expect(garbage?.code == .invalidKey)
         #expect(throws: CryptoError.self) { try SM2.PrivateKey(pemRepresentation: "not a key") }
+        let emptyPEM = #expect(throws: CryptoError.self) { try SM2.PrivateKey(pemRepresentation: "") }
+        #expect(emptyPEM?.code == .invalidKey)
+        let emptyDER = #expect(throws: CryptoError.self) { try SM2.PublicKey(derRepresentation: [UInt8]()) }
+        #expect(emptyDER?.code == .invalidKey)
         let publicAsPrivate = #expect(throws: CryptoError.self) {
             try SM2.PrivateKey(pemRepresentation: try key.publicKey.pemRepresentation)
         }

@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import HubCrypto
 import Testing
 
@@ -60,5 +62,24 @@ struct SM3Tests {
             try SM3.Digest(rawRepresentation: [UInt8](repeating: 0, count: 31))
         }
         #expect(error?.code == .invalidArgument)
+    }
+
+    @Test("Non-contiguous input (DispatchData with several regions) hashes, seals and signs like its bytes")
+    func nonContiguousInput() throws {
+        let first = [UInt8].random(count: 100)
+        let second = [UInt8].random(count: 37)
+        var data = DispatchData.empty
+        first.withUnsafeBytes { data.append($0) }
+        second.withUnsafeBytes { data.append($0) }
+        #expect(data.regions.count == 2)
+        #expect(try SM3.hash(data: data) == SM3.hash(data: first + second))
+
+        let key = try SM4.SealingKey(masterKey: SymmetricKey(randomByteCount: 16), version: 1)
+        let box = try SM4.seal(data, using: key, authenticating: data)
+        #expect([UInt8](try SM4.open(box, using: key, authenticating: first + second)) == first + second)
+
+        let signingKey = try SM2.PrivateKey()
+        let signature = try signingKey.signature(for: data)
+        #expect(signingKey.publicKey.isValidSignature(signature, for: first + second))
     }
 }
