@@ -1,1 +1,0 @@
-// HubCrypto: placeholder until the module lands.
