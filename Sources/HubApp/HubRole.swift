@@ -1,4 +1,4 @@
-import HubCore
+public import HubCore
 
 /// A role a `huitong serve` process can run: a domain service, an adapter, a tap, the gateway.
 ///

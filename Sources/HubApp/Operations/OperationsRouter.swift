@@ -1,6 +1,6 @@
 import Foundation
 public import Hummingbird
-import Prometheus
+public import Prometheus
 
 /// The operations endpoints every `huitong` process serves.
 ///

@@ -1,0 +1,31 @@
+import Foundation
+import HubContracts
+
+/// `huitong contracts check`: every schema loads, the AsyncAPI document matches the hub's exchanges, and every
+/// example is accepted or refused as its name says.
+public enum ContractsCheck {
+    /// The outcome, ready to print.
+    public struct Result: Sendable {
+        /// One line per schema, document and example, then a summary.
+        public var lines: [String]
+        /// Whether everything passed.
+        public var isSuccess: Bool
+    }
+
+    /// Runs the check.
+    /// - Parameter directory: The contracts folder.
+    /// - Returns: The result.
+    /// - Throws: ``HubAppError`` when the folder does not exist.
+    public static func run(directory: String) throws -> Result {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw HubAppError(
+                .contractsInvalid,
+                "no contracts folder at '\(directory)'",
+                fix: "run from the checkout's root or pass --dir PATH"
+            )
+        }
+        let report = ContractChecker().check(contractsDirectory: URL(fileURLWithPath: directory, isDirectory: true))
+        return Result(lines: report.lines, isSuccess: report.isSuccess)
+    }
+}

@@ -1,0 +1,208 @@
+import Foundation
+import HubAMQP
+import HubCore
+import HubStore
+import Hummingbird
+public import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
+
+/// `huitong serve`: one process running the chosen roles until it is told to stop.
+///
+/// Start-up, in order, each step failing fast with one line and a fix: resolve the roles; connect to the database
+/// and apply pending migrations; connect to the broker and declare the roles' topology; bind the HTTP port. Then
+/// a `ServiceGroup` runs the monitors and the HTTP server. SIGTERM or SIGINT starts a graceful shutdown (stop
+/// intake, finish in-flight work, close) bounded by the shutdown timeout; a second signal exits at once.
+public struct HubServer: Sendable {
+    /// The configuration.
+    public let configuration: HubConfiguration
+    private let logger: Logger
+
+    /// Creates the server.
+    /// - Parameters:
+    ///   - configuration: The process configuration.
+    ///   - logger: The logger for start-up and background work.
+    public init(configuration: HubConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Runs until a shutdown signal.
+    /// - Throws: ``HubAppError`` for anything that stops the process from starting or keeps it from running.
+    public func run() async throws {
+        let roles = try HubRole.resolve(configuration.roles)
+        let topology = HubRole.topology(for: roles)
+        let amqp = try Connections.amqp(configuration, name: "huitong serve")
+        let postgres = try Connections.postgres(configuration)
+
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        Gauge(label: "huitong_build_info", dimensions: [("version", HubVersion.current)]).record(1)
+        let readiness = Readiness()
+
+        // Database: reachable, and the schema this binary expects.
+        let pool = PostgresPool(configuration: postgres, logger: logger)
+        do {
+            let applied = try await Migrator(migrations: HubMigrate.migrations, logger: logger).migrate(on: pool)
+            logger.info("database ready", metadata: ["db.url": "\(postgres.redactedDescription)", "db.migrations_applied": "\(applied.count)"])
+        } catch {
+            await pool.close()
+            throw HubAppError.database(error, configuration: postgres)
+        }
+        readiness.report("database", .ready)
+
+        // Broker: reachable, and the topology of our roles declared.
+        let broker: AMQPConnection
+        do {
+            broker = try await AMQPConnection.connect(configuration: amqp, logger: logger)
+            try await broker.declare(topology)
+        } catch {
+            await pool.close()
+            throw HubAppError.broker(error, configuration: amqp)
+        }
+        readiness.report("broker", .ready)
+        logger.info(
+            "broker ready",
+            metadata: ["amqp.url": "\(amqp.redactedURL)", "hub.roles": "\(roles.map(\.name).joined(separator: ","))"]
+        )
+
+        let router = Router()
+        OperationsRoutes.add(to: router, readiness: readiness, registry: registry)
+        let host = configuration.httpHost
+        let application = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: configuration.httpPort), serverName: "huitong"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                // Operators and tests read this line to find the port (it matters with --http-port 0).
+                print("listening on http://\(host):\(port)")
+                fflush(stdout)
+            },
+            logger: logger
+        )
+
+        let services: [any Service] = [
+            DatabaseMonitor(pool: pool, readiness: readiness, logger: logger),
+            BrokerMonitor(
+                connection: broker,
+                configuration: amqp,
+                topology: topology,
+                readiness: readiness,
+                logger: logger
+            ),
+            application,
+        ]
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services,
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
+        groupConfiguration.maximumCancellationDuration = .seconds(10)
+        let group = ServiceGroup(configuration: groupConfiguration)
+
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await Self.exitOnSecondSignal(logger: logger) }
+                tasks.addTask { try await group.run() }
+                // The group finishes on graceful shutdown; the signal watcher is then cancelled.
+                try await tasks.next()
+                tasks.cancelAll()
+            }
+        } catch {
+            await pool.close()
+            throw Self.runFailure(error, host: host, port: configuration.httpPort)
+        }
+        await pool.close()
+        logger.info("stopped")
+    }
+
+    /// The first SIGTERM/SIGINT is the group's (graceful); the second ends the process immediately.
+    private static func exitOnSecondSignal(logger: Logger) async throws {
+        var seen = 0
+        for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+            seen += 1
+            if seen >= 2 {
+                FileHandle.standardError.write(Data("huitong: second \(signal) — exiting without waiting\n".utf8))
+                exit(130)
+            }
+        }
+    }
+
+    private static func runFailure(_ error: any Error, host: String, port: Int) -> HubAppError {
+        if let error = error as? HubAppError { return error }
+        let text = String(describing: error)
+        if text.contains("Address already in use") || text.contains("EADDRINUSE") || text.contains("errno: 98") {
+            return HubAppError(
+                .portInUse,
+                "HTTP port \(port) on \(host) is in use",
+                fix: "stop the program using it or set HUITONG_HTTP_PORT (--http-port) to a free port",
+                underlying: error
+            )
+        }
+        return HubAppError(.httpFailed, "the hub stopped: \(HubAppError.describe(error))", underlying: error)
+    }
+}
+
+/// Checks the database every few seconds and reports readiness; the pool replaces broken connections.
+struct DatabaseMonitor: Service {
+    let pool: PostgresPool
+    let readiness: Readiness
+    let logger: Logger
+    var interval: Duration = .seconds(5)
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                _ = try await pool.query("SELECT 1")
+                readiness.report("database", .ready)
+            } catch {
+                readiness.report("database", .notReady(HubAppError.describe(error)))
+                logger.debug("database check failed", metadata: ["error.type": "\(HubAppError.describe(error))"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+}
+
+/// Keeps a broker connection alive (its probe also services heartbeats), re-declares the topology after a
+/// reconnect (a broker that lost its state gets it back), and reports readiness.
+struct BrokerMonitor: Service {
+    let connection: AMQPConnection
+    let configuration: AMQPConfiguration
+    let topology: Topology
+    let readiness: Readiness
+    let logger: Logger
+    var interval: Duration = .seconds(2)
+
+    func run() async throws {
+        var current: AMQPConnection? = connection
+        var attempt = 0
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                if current == nil {
+                    current = try await AMQPConnection.connect(configuration: configuration, logger: logger)
+                    try await current?.declare(topology)
+                    logger.info("broker reconnected", metadata: ["amqp.url": "\(configuration.redactedURL)"])
+                }
+                // A passive probe: declaring the exchanges again is idempotent and exercises the connection.
+                try await current?.declare(Topology(exchanges: topology.exchanges))
+                readiness.report("broker", .ready)
+                attempt = 0
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                readiness.report("broker", .notReady(HubAppError.describe(error)))
+                logger.debug("broker check failed", metadata: ["error.type": "\(HubAppError.describe(error))"])
+                await current?.close()
+                current = nil
+                let delay = configuration.reconnect.delay(attempt: attempt)
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+                attempt += 1
+            }
+        }
+        await current?.close()
+    }
+}
