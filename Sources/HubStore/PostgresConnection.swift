@@ -115,6 +115,7 @@ public actor PostgresConnection {
     ///   - body: The work; run statements through the transaction it receives.
     /// - Returns: The body's result.
     /// - Throws: The body's error, or `PostgresError` from BEGIN or COMMIT.
+    @discardableResult
     public func withTransaction<Result>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresTransaction) async throws -> sending Result
@@ -230,7 +231,7 @@ public actor PostgresConnection {
     }
 
     func putCopyData(_ chunk: [UInt8]) throws {
-        let handle = try usableHandle()
+        let handle = try copyHandle()
         let status = chunk.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { PQputCopyData(handle, $0.baseAddress, Int32(buffer.count)) }
         }
@@ -246,7 +247,7 @@ public actor PostgresConnection {
 
     /// Ends the COPY, successfully (`abortReason` nil) or not; returns the number of rows the server stored.
     func endCopy(abortReason: String?) throws -> Int {
-        let handle = try usableHandle()
+        let handle = try copyHandle()
         copyInProgress = false
         guard PQputCopyEnd(handle, abortReason) == 1 else {
             throw PostgresError(
@@ -331,6 +332,8 @@ public actor PostgresConnection {
             throw PostgresError(code: .connectionFailed, message: "libpq could not allocate a connection")
         }
         self.handle = handle
+        // Server notices (NOTICE, WARNING) would go to stderr and may quote values: drop them.
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
         var status = PQstatus(handle) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING
         while true {
             switch status {
@@ -495,6 +498,17 @@ public actor PostgresConnection {
         }
         guard !copyInProgress else {
             throw PostgresError(code: .connectionBusy, message: "the connection is in the middle of a COPY")
+        }
+        return handle
+    }
+
+    private func copyHandle() throws -> OpaquePointer {
+        guard let handle, copyInProgress else {
+            throw PostgresError(code: .copyFailed, message: "no COPY is in progress on this connection")
+        }
+        guard PQstatus(handle) == CONNECTION_OK else {
+            copyInProgress = false
+            throw PostgresError(code: .connectionClosed, message: "the connection broke during COPY")
         }
         return handle
     }

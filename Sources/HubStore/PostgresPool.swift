@@ -57,6 +57,7 @@ public final class PostgresPool: Sendable {
     /// - Returns: The body's result.
     /// - Throws: `PostgresError` with code `poolExhausted` (no connection freed up within
     ///   `poolAcquireTimeout`), `poolClosed`, a connection error, or the body's error.
+    @discardableResult
     public func withConnection<Result>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> sending Result
@@ -79,6 +80,7 @@ public final class PostgresPool: Sendable {
     ///   - body: The work.
     /// - Returns: The body's result.
     /// - Throws: As `withConnection` and `PostgresConnection.withTransaction`.
+    @discardableResult
     public func withTransaction<Result>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresTransaction) async throws -> sending Result

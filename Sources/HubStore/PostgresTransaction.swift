@@ -34,6 +34,7 @@ public struct PostgresTransaction: Sendable {
     ///   - body: The work; it receives this transaction.
     /// - Returns: The body's result.
     /// - Throws: The body's error, or `PostgresError` from SAVEPOINT, RELEASE or ROLLBACK TO.
+    @discardableResult
     public func withSavepoint<Result>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresTransaction) async throws -> sending Result
