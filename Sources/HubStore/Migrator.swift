@@ -117,6 +117,8 @@ public struct Migrator: Sendable {
                 let start = ContinuousClock.now
                 let checksum = try await self.checksum(of: migration, on: connection)
                 try await connection.withTransaction { transaction in
+                    // A migration may legitimately outlast the statement timeout of ordinary work.
+                    try await transaction.query("SET LOCAL statement_timeout = 0")
                     try await transaction.connection.runScript(migration.sql)
                     let elapsed = Int((ContinuousClock.now - start).milliseconds)
                     try await transaction.execute(
@@ -157,7 +159,17 @@ public struct Migrator: Sendable {
         on connection: PostgresConnection,
         _ body: () async throws -> T
     ) async throws -> T {
-        try await connection.execute("SELECT pg_advisory_lock(\(Self.lockKey))")
+        do {
+            try await connection.execute("SELECT pg_advisory_lock(\(Self.lockKey))")
+        } catch let error as PostgresError where error.isQueryCanceled {
+            throw PostgresError(
+                code: .timeout,
+                message: "another process held the migration lock for longer than statement_timeout; wait for it "
+                    + "to finish, or check pg_locks for a stuck session",
+                server: error.server,
+                cause: error
+            )
+        }
         do {
             try await ensureTable(on: connection)
             let result = try await body()

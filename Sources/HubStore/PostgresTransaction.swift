@@ -45,8 +45,10 @@ public struct PostgresTransaction: Sendable {
         do {
             result = try await body(self)
         } catch {
-            try await connection.runTrusted("ROLLBACK TO SAVEPOINT \(name)")
-            try await connection.runTrusted("RELEASE SAVEPOINT \(name)")
+            // Rethrow the body's error, the informative one. If rolling back fails too, the connection is broken or
+            // the transaction aborted: later statements and COMMIT report it.
+            try? await connection.runTrusted("ROLLBACK TO SAVEPOINT \(name)")
+            try? await connection.runTrusted("RELEASE SAVEPOINT \(name)")
             throw error
         }
         try await connection.runTrusted("RELEASE SAVEPOINT \(name)")
