@@ -15,30 +15,28 @@ public final class PostgresPool: Sendable {
     /// The configuration every connection is opened with (the pool uses `poolSize` and `poolAcquireTimeout`).
     public let configuration: PostgresConfiguration
     private let logger: Logger
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
-    /// A handed-over permission: either an idle connection, or a free slot to open one in.
+    /// A handed-over permission: an idle connection, or a free slot to open one in.
     private enum Handoff: Sendable {
         case connection(PostgresConnection)
         case slot
     }
 
-    private struct Waiter {
-        var id: Int
-        var continuation: CheckedContinuation<Handoff, any Error>
-    }
-
     private struct State {
-        var idle: [PostgresConnection] = []
-        /// Connections that exist or are being opened (idle, leased, connecting).
-        var open = 0
-        var waiters: [Waiter] = []
-        var cancelledWaiters: Set<Int> = []
-        var nextWaiterID = 0
-        var closed = false
+        var machine: PoolStateMachine<PostgresConnection>
+        /// The suspended waiters, by id. A waiter id can be in the machine before its continuation arrives here.
+        var continuations: [Int: CheckedContinuation<Handoff, any Error>] = [:]
+        /// Handoffs that arrived before the waiter's continuation did.
+        var early: [Int: Result<Handoff, any Error>] = [:]
         var closeWaiters: [CheckedContinuation<Void, Never>] = []
 
-        var leased: Int { open - idle.count }
+        /// Delivers a handoff (or failure) to a waiter, now or when it suspends.
+        mutating func deliver(_ result: Result<Handoff, any Error>, to id: Int) -> (CheckedContinuation<Handoff, any Error>, Result<Handoff, any Error>)? {
+            if let continuation = continuations.removeValue(forKey: id) { return (continuation, result) }
+            early[id] = result
+            return nil
+        }
     }
 
     /// Creates a pool. No connection is opened until the first lease.
@@ -48,6 +46,7 @@ public final class PostgresPool: Sendable {
     public init(configuration: PostgresConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        self.state = Mutex(State(machine: PoolStateMachine(maximum: configuration.poolSize)))
     }
 
     /// Leases a connection for the duration of `body`.
@@ -135,22 +134,17 @@ public final class PostgresPool: Sendable {
     /// Stops handing out connections, fails waiting leases with `poolClosed`, closes idle connections, and waits
     /// until every leased connection is returned (and closed). Safe to call more than once.
     public func close() async {
-        let (idle, waiters) = state.withLock { state in
-            state.closed = true
-            let idle = state.idle
-            state.open -= idle.count
-            state.idle.removeAll()
-            let waiters = state.waiters
-            state.waiters.removeAll()
-            return (idle, waiters)
+        let (idle, resumptions) = state.withLock { state in
+            let (idle, waiters, _) = state.machine.close()
+            let failure = PostgresError(code: .poolClosed, message: "the pool is closed")
+            let resumptions = waiters.compactMap { state.deliver(.failure(failure), to: $0) }
+            return (idle, resumptions)
         }
-        for waiter in waiters {
-            waiter.continuation.resume(throwing: PostgresError(code: .poolClosed, message: "the pool is closed"))
-        }
+        for (continuation, result) in resumptions { continuation.resume(with: result) }
         for connection in idle { await connection.close() }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let done = state.withLock { state -> Bool in
-                if state.open == 0 { return true }
+                if state.machine.open == 0 { return true }
                 state.closeWaiters.append(continuation)
                 return false
             }
@@ -159,32 +153,15 @@ public final class PostgresPool: Sendable {
         logger.debug("postgres pool closed")
     }
 
-    /// Counts for diagnostics: connections open, idle, and tasks waiting.
+    /// Counts for diagnostics: connections open (idle, leased or connecting), idle, and leases waiting.
     public var statistics: (open: Int, idle: Int, waiting: Int) {
-        state.withLock { ($0.open, $0.idle.count, $0.waiters.count) }
+        state.withLock { ($0.machine.open, $0.machine.idle.count, $0.machine.waiters.count) }
     }
 
     // MARK: Leasing
 
-    private enum Decision {
-        case use(PostgresConnection)
-        case connect
-        case wait(Int)
-        case closed
-    }
-
     private func lease() async throws -> PostgresConnection {
-        let decision = state.withLock { state -> Decision in
-            if state.closed { return .closed }
-            if let connection = state.idle.popLast() { return .use(connection) }
-            if state.open < configuration.poolSize {
-                state.open += 1
-                return .connect
-            }
-            state.nextWaiterID += 1
-            return .wait(state.nextWaiterID)
-        }
-        switch decision {
+        switch state.withLock({ $0.machine.lease() }) {
         case .closed:
             throw PostgresError(code: .poolClosed, message: "the pool is closed")
         case .use(let connection):
@@ -199,7 +176,7 @@ public final class PostgresPool: Sendable {
         }
     }
 
-    /// Opens a connection in a slot already counted in `open`; gives the slot back on failure.
+    /// Opens a connection in a reserved slot; frees the slot on failure.
     private func openInSlot() async throws -> PostgresConnection {
         do {
             return try await PostgresConnection.connect(configuration: configuration, logger: logger)
@@ -209,172 +186,120 @@ public final class PostgresPool: Sendable {
         }
     }
 
-    /// Gives a slot back: to a waiter (who opens a connection in it), or to the pool.
     private func freeSlot() {
-        let (waiter, closeWaiters) = state.withLock { state -> (Waiter?, [CheckedContinuation<Void, Never>]) in
-            if !state.closed, !state.waiters.isEmpty {
-                return (state.waiters.removeFirst(), [])
-            }
-            state.open -= 1
-            if state.closed && state.open == 0 {
-                let waiters = state.closeWaiters
-                state.closeWaiters.removeAll()
-                return (nil, waiters)
-            }
-            return (nil, [])
+        enum Resumption {
+            case waiter(CheckedContinuation<Handoff, any Error>, Result<Handoff, any Error>)
+            case closers([CheckedContinuation<Void, Never>])
+            case nothing
         }
-        waiter?.continuation.resume(returning: .slot)
-        for continuation in closeWaiters { continuation.resume() }
+        let resumption = state.withLock { state -> Resumption in
+            switch state.machine.slotFreed() {
+            case .grantSlot(let id):
+                return state.deliver(.success(.slot), to: id).map { .waiter($0.0, $0.1) } ?? .nothing
+            case .closeCompleted:
+                let closers = state.closeWaiters
+                state.closeWaiters.removeAll()
+                return .closers(closers)
+            case .none:
+                return .nothing
+            }
+        }
+        switch resumption {
+        case .waiter(let continuation, let result): continuation.resume(with: result)
+        case .closers(let closers): for closer in closers { closer.resume() }
+        case .nothing: break
+        }
     }
 
     private func release(_ connection: PostgresConnection) async {
-        let reusable = await connection.resetForReuse()
-        guard reusable else {
+        guard await connection.resetForReuse() else {
             logger.debug("postgres pool discarded a broken connection", metadata: [LogKey.connectionID: "\(connection.id)"])
             freeSlot()
             return
         }
+        await returnHealthy(connection)
+    }
+
+    private func returnHealthy(_ connection: PostgresConnection) async {
         enum Next {
-            case handedOff(Waiter)
-            case closeIt
-            case pooled
+            case resume(CheckedContinuation<Handoff, any Error>, Result<Handoff, any Error>)
+            case close
+            case nothing
         }
         let next = state.withLock { state -> Next in
-            if state.closed { return .closeIt }
-            if !state.waiters.isEmpty { return .handedOff(state.waiters.removeFirst()) }
-            state.idle.append(connection)
-            return .pooled
+            switch state.machine.connectionReturned(connection) {
+            case .handOver(let connection, let id):
+                return state.deliver(.success(.connection(connection)), to: id).map { .resume($0.0, $0.1) } ?? .nothing
+            case .close:
+                return .close
+            case .pooled:
+                return .nothing
+            }
         }
         switch next {
-        case .handedOff(let waiter):
-            waiter.continuation.resume(returning: .connection(connection))
-        case .closeIt:
+        case .resume(let continuation, let result):
+            continuation.resume(with: result)
+        case .close:
             await connection.close()
             freeSlot()
-        case .pooled:
+        case .nothing:
             break
         }
     }
 
-    private enum WaitOutcome: Sendable {
-        case handoff(Handoff)
-        case failed(any Error)
-        case timedOut
-        case timerCancelled
-    }
-
     /// Waits for a connection or slot, at most `poolAcquireTimeout`.
+    ///
+    /// Two children race: the suspended waiter and a timer. When the timer wins, the waiter is abandoned, which
+    /// resumes it: with an error if it was still queued, or with the handoff that raced in (then used).
     private func waitForHandoff(id: Int) async throws -> Handoff {
         let timeout = configuration.poolAcquireTimeout
-        let outcome: Result<Handoff, any Error> = await withTaskGroup(of: WaitOutcome.self) { group in
-            group.addTask {
-                do {
-                    return .handoff(try await self.suspendUntilHandoff(id: id))
-                } catch {
-                    return .failed(error)
+        let exhausted = PostgresError(
+            code: .poolExhausted,
+            message: "all \(configuration.poolSize) pooled connections stayed busy for "
+                + "\(PostgresConfiguration.wholeSeconds(timeout)) s: raise pool_size or pool_timeout, or shorten "
+                + "transactions"
+        )
+        return try await withTaskCancellationHandler {
+            try await withThrowingTaskGroup(of: Handoff?.self) { group in
+                group.addTask { try await self.suspend(id: id) }
+                group.addTask {
+                    try? await Task.sleep(for: timeout)
+                    return nil
                 }
-            }
-            group.addTask {
-                do {
-                    try await Task.sleep(for: timeout)
-                    return .timedOut
-                } catch {
-                    return .timerCancelled
+                if let first = try await group.next(), let handoff = first {
+                    group.cancelAll()
+                    return handoff
                 }
-            }
-            var outcome: Result<Handoff, any Error>?
-            for await event in group {
-                switch event {
-                case .handoff(let handoff):
-                    if outcome == nil {
-                        outcome = .success(handoff)
-                        group.cancelAll()
-                    } else {
-                        // It arrived after the timeout won: give it back.
-                        self.giveBack(handoff)
-                    }
-                case .failed(let error):
-                    if outcome == nil {
-                        outcome = .failure(error)
-                        group.cancelAll()
-                    }
-                case .timedOut:
-                    if outcome == nil {
-                        outcome = .failure(
-                            PostgresError(
-                                code: .poolExhausted,
-                                message: "all \(configuration.poolSize) pooled connections stayed busy for "
-                                    + "\(PostgresConfiguration.wholeSeconds(timeout)) s: raise pool_size or "
-                                    + "pool_timeout, or shorten transactions"
-                            )
-                        )
-                        group.cancelAll()
-                    }
-                case .timerCancelled:
-                    if outcome == nil {
-                        outcome = .failure(CancellationError())
-                        group.cancelAll()
-                    }
-                }
-            }
-            return outcome ?? .failure(CancellationError())
-        }
-        state.withLock { _ = $0.cancelledWaiters.remove(id) }
-        return try outcome.get()
-    }
-
-    private nonisolated func giveBack(_ handoff: Handoff) {
-        switch handoff {
-        case .slot:
-            freeSlot()
-        case .connection(let connection):
-            let waiter = state.withLock { state -> Waiter? in
-                if !state.closed, !state.waiters.isEmpty { return state.waiters.removeFirst() }
-                if !state.closed { state.idle.append(connection) }
-                return nil
-            }
-            if let waiter {
-                waiter.continuation.resume(returning: .connection(connection))
-            } else if state.withLock({ $0.closed }) {
-                // Rare: closed meanwhile. Closing is async; do it from a task that the pool's close() waits for
-                // through the slot count.
-                Task {
-                    await connection.close()
-                    self.freeSlot()
-                }
-            }
-        }
-    }
-
-    private func suspendUntilHandoff(id: Int) async throws -> Handoff {
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Handoff, any Error>) in
-                enum Registration {
-                    case registered
-                    case cancelled
-                    case closed
-                }
-                let registration = state.withLock { state -> Registration in
-                    if state.cancelledWaiters.remove(id) != nil { return .cancelled }
-                    if state.closed { return .closed }
-                    state.waiters.append(Waiter(id: id, continuation: continuation))
-                    return .registered
-                }
-                switch registration {
-                case .registered: break
-                case .cancelled: continuation.resume(throwing: CancellationError())
-                case .closed: continuation.resume(throwing: PostgresError(code: .poolClosed, message: "the pool is closed"))
-                }
+                // The timer finished first (or the task was cancelled): stop waiting; the waiter child completes.
+                self.abandon(id: id, because: exhausted)
+                if let late = try? await group.next(), let handoff = late { return handoff }
+                throw Task.isCancelled ? CancellationError() : exhausted
             }
         } onCancel: {
-            let waiter = state.withLock { state -> Waiter? in
-                if let index = state.waiters.firstIndex(where: { $0.id == id }) {
-                    return state.waiters.remove(at: index)
-                }
-                state.cancelledWaiters.insert(id)
+            self.abandon(id: id, because: CancellationError())
+        }
+    }
+
+    /// Suspends until the waiter gets a handoff (or a failure).
+    private func suspend(id: Int) async throws -> Handoff {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Handoff, any Error>) in
+            let early = state.withLock { state -> Result<Handoff, any Error>? in
+                if let result = state.early.removeValue(forKey: id) { return result }
+                state.continuations[id] = continuation
                 return nil
             }
-            waiter?.continuation.resume(throwing: CancellationError())
+            if let early { continuation.resume(with: early) }
         }
+    }
+
+    /// Removes a waiter that is still waiting, failing its suspension.
+    private func abandon(id: Int, because error: any Error) {
+        let continuation = state.withLock { state -> CheckedContinuation<Handoff, any Error>? in
+            guard state.machine.cancelWaiter(id) else { return nil }
+            if let continuation = state.continuations.removeValue(forKey: id) { return continuation }
+            state.early[id] = .failure(error)
+            return nil
+        }
+        continuation?.resume(throwing: error)
     }
 }
