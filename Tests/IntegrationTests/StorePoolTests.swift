@@ -46,3 +46,39 @@ struct StorePoolTests {
         #expect(closed?.code == .poolClosed)
     }
 }
+
+@Suite("Store: pool shutdown")
+struct StorePoolShutdownTests {
+    actor Events {
+        var list: [String] = []
+        func append(_ event: String) { list.append(event) }
+    }
+
+    @Test("close() refuses new leases at once but waits for a leased connection to come back")
+    func closeWaitsForLeases() async throws {
+        let pool = PostgresPool(configuration: try StoreSupport.configuration(poolSize: 2), logger: StoreSupport.logger)
+        let events = Events()
+        let closer = try await pool.withConnection { connection -> Task<Void, Never> in
+            try await connection.query("SELECT 1")
+            let closer = Task {
+                await pool.close()
+                await events.append("closed")
+            }
+            // Until close() starts, the second connection serves; then leases fail with poolClosed.
+            while true {
+                do {
+                    try await pool.query("SELECT 1")
+                    try await Task.sleep(for: .milliseconds(5))
+                } catch let error as PostgresError where error.code == .poolClosed {
+                    break
+                }
+            }
+            try await connection.query("SELECT 2")  // the leased connection still works
+            await events.append("released")
+            return closer
+        }
+        await closer.value
+        #expect(await events.list == ["released", "closed"])
+        #expect(pool.statistics.open == 0)
+    }
+}
