@@ -1,6 +1,7 @@
 import Foundation
 import HubStore
 import Logging
+import Synchronization
 
 /// Helpers for the HubStore integration tests: the real PostgreSQL started by `deploy/local/servers.sh`.
 enum StoreSupport {
@@ -53,5 +54,44 @@ enum StoreSupport {
         try await pool.query("DROP SCHEMA \(schema) CASCADE")
         await pool.close()
         return result
+    }
+}
+
+/// Records every log event, so a test can check what HubStore logs (tests never bootstrap the logging system).
+final class StoreLogCapture: Sendable {
+    /// One recorded event, flattened to text.
+    struct Entry: Sendable {
+        var level: Logger.Level
+        var text: String
+    }
+
+    private let entries = Mutex<[Entry]>([])
+
+    /// A logger at `trace` level that records into this capture.
+    var logger: Logger {
+        Logger(label: "huitong.store.tests.capture", factory: { _ in Handler(capture: self) })
+    }
+
+    /// What was recorded so far.
+    var recorded: [Entry] { entries.withLock { $0 } }
+
+    fileprivate func record(_ entry: Entry) { entries.withLock { $0.append(entry) } }
+
+    private struct Handler: LogHandler {
+        let capture: StoreLogCapture
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        var metadataProvider: Logger.MetadataProvider?
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let all = metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, new in new })
+            let text = "\(event.message) \(all.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))"
+            capture.record(Entry(level: event.level, text: text))
+        }
     }
 }
