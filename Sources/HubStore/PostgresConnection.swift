@@ -189,6 +189,27 @@ public actor PostgresConnection {
         return results.last ?? PostgresQueryResult(columns: [], rows: [], commandTag: "", affectedRows: nil)
     }
 
+    /// Checks, without blocking, that the server has not closed an idle connection (restart, idle timeout,
+    /// termination). Closes it and returns false if it has.
+    func probeIdle() -> Bool {
+        guard let handle, PQstatus(handle) == CONNECTION_OK, !copyInProgress else {
+            close()
+            return false
+        }
+        // Readable while idle: a notification, or the server's goodbye (an error report, then end of file, which
+        // the next read sees). A few non-blocking rounds reach the end of file if there is one.
+        for _ in 0..<4 {
+            var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, 0) > 0 else { return true }
+            if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK {
+                logger.debug("postgres connection found closed by the server")
+                close()
+                return false
+            }
+        }
+        return true
+    }
+
     /// Prepares the connection to go back to a pool: rolls back an open transaction. Returns whether it is
     /// still usable.
     func resetForReuse() -> Bool {

@@ -161,17 +161,21 @@ public final class PostgresPool: Sendable {
     // MARK: Leasing
 
     private func lease() async throws -> PostgresConnection {
-        switch state.withLock({ $0.machine.lease() }) {
-        case .closed:
-            throw PostgresError(code: .poolClosed, message: "the pool is closed")
-        case .use(let connection):
-            return connection
-        case .connect:
-            return try await openInSlot()
-        case .wait(let id):
-            switch try await waitForHandoff(id: id) {
-            case .connection(let connection): return connection
-            case .slot: return try await openInSlot()
+        while true {
+            switch state.withLock({ $0.machine.lease() }) {
+            case .closed:
+                throw PostgresError(code: .poolClosed, message: "the pool is closed")
+            case .use(let connection):
+                // An idle connection the server closed meanwhile is replaced, not handed out.
+                if await connection.probeIdle() { return connection }
+                freeSlot()
+            case .connect:
+                return try await openInSlot()
+            case .wait(let id):
+                switch try await waitForHandoff(id: id) {
+                case .connection(let connection): return connection
+                case .slot: return try await openInSlot()
+                }
             }
         }
     }

@@ -134,4 +134,26 @@ struct StoreQueryTests {
             #expect(secondPID != firstPID)
         }
     }
+
+    @Test("an idle pooled connection that the server closed is replaced before it is handed out")
+    func idleConnectionClosedByServer() async throws {
+        try await StoreSupport.withTestSchema(poolSize: 1) { pool, _ in
+            let firstPID = try await pool.query("SELECT pg_backend_pid() AS pid").rows[0].decode(Int32.self, column: "pid")
+            // Terminate the idle pooled connection from another session, and wait until it is gone.
+            let admin = try await PostgresConnection.connect(
+                configuration: try StoreSupport.configuration(), logger: StoreSupport.logger
+            )
+            try await admin.query("SELECT pg_terminate_backend(\(firstPID))")
+            for _ in 0..<200 {
+                let alive = try await admin.query("SELECT count(*) AS n FROM pg_stat_activity WHERE pid = \(firstPID)")
+                    .rows[0].decode(Int.self, column: "n")
+                if alive == 0 { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            await admin.close()
+            // No error reaches the caller: the dead connection is discarded and a new one opened.
+            let secondPID = try await pool.query("SELECT pg_backend_pid() AS pid").rows[0].decode(Int32.self, column: "pid")
+            #expect(secondPID != firstPID)
+        }
+    }
 }
