@@ -142,13 +142,17 @@ public struct Migrator: Sendable {
         }
     }
 
-    /// Reports what is applied and pending, without changing anything (creates the record table if missing).
+    /// Reports what is applied and pending, without changing anything (for `huitong doctor` and
+    /// `huitong migrate --status`). A database that was never migrated has every migration pending.
     /// - Parameter pool: The pool to take one connection from.
     /// - Returns: The status.
     /// - Throws: `PostgresError` from the queries.
     public func status(on pool: PostgresPool) async throws -> Status {
         try await pool.withConnection { connection in
-            try await ensureTable(on: connection)
+            let exists = try await connection.query(
+                "SELECT to_regclass('public.huitong_migrations') IS NOT NULL AS present"
+            ).rows[0].decode(Bool.self, column: "present")
+            guard exists else { return Status(applied: [], pending: migrations, changed: [], unknown: []) }
             return try await computeStatus(on: connection)
         }
     }
