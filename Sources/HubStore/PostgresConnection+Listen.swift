@@ -48,7 +48,7 @@ public struct PostgresNotifications: AsyncSequence, Sendable {
     }
 
     /// Waits for the next notification.
-    public struct AsyncIterator: AsyncIteratorProtocol {
+    public struct AsyncIterator: AsyncIteratorProtocol, Sendable {
         let connection: PostgresConnection
         let channel: String
 
