@@ -58,7 +58,10 @@ public struct Migrator: Sendable {
         var order: [String] = []
         for migration in migrations {
             if let problem = SQLIdentifier.problem(with: migration.component) {
-                throw PostgresError(code: .invalidMigration, message: "a migration's component name is invalid: \(problem)")
+                throw PostgresError(
+                    code: .invalidMigration,
+                    message: "a migration's component name is invalid: \(problem)"
+                )
             }
             guard migration.version > 0, migration.version <= Int(Int32.max) else {
                 throw PostgresError(
@@ -234,7 +237,9 @@ public struct Migrator: Sendable {
         var pending: [Migration] = []
         var changed: [Migration] = []
         for migration in migrations {
-            if let record = applied.first(where: { $0.component == migration.component && $0.version == migration.version }) {
+            if let record = applied.first(where: {
+                $0.component == migration.component && $0.version == migration.version
+            }) {
                 if try await checksum(of: migration, on: connection) != record.checksum { changed.append(migration) }
             } else {
                 pending.append(migration)

@@ -306,7 +306,13 @@ enum URLParser {
         }
         if database.contains("/") { throw fail("the database name must not contain '/'") }
 
-        var configuration = PostgresConfiguration(host: host, port: port, user: user, password: password, database: database)
+        var configuration = PostgresConfiguration(
+            host: host,
+            port: port,
+            user: user,
+            password: password,
+            database: database
+        )
         if let query, !query.isEmpty {
             var seen: Set<String> = []
             for pair in query.split(separator: "&", omittingEmptySubsequences: true) {

@@ -57,7 +57,8 @@ public struct PostgresNotifications: AsyncSequence, Sendable {
         /// - Throws: `PostgresError` with code `connectionClosed` if the connection breaks.
         public mutating func next() async throws -> PostgresNotification? {
             while !Task.isCancelled {
-                if let notification = try await connection.nextNotification(channel: channel, timeoutMilliseconds: 250) {
+                if let notification = try await connection.nextNotification(channel: channel, timeoutMilliseconds: 250)
+                {
                     return notification
                 }
             }

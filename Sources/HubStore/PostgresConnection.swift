@@ -1,11 +1,12 @@
 internal import CLibPQ
 import HubCore
 public import Logging
+import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One PostgreSQL connection (a libpq `PGconn`), confined to its own thread.
@@ -54,7 +55,8 @@ public actor PostgresConnection {
     /// - Returns: The open connection.
     /// - Throws: `PostgresError` with code `connectionFailed` (server down or unreachable), `authenticationFailed`
     ///   (wrong credentials), `databaseNotFound`, or `timeout`.
-    public static func connect(configuration: PostgresConfiguration, logger: Logger) async throws -> PostgresConnection {
+    public static func connect(configuration: PostgresConfiguration, logger: Logger) async throws -> PostgresConnection
+    {
         let connection = PostgresConnection(configuration: configuration, logger: logger, id: ConnectionIDs.next())
         try await connection.open()
         return connection
@@ -333,9 +335,11 @@ public actor PostgresConnection {
     private func open() throws {
         let start = ContinuousClock.now
         let deadline = start + configuration.connectTimeout
-        let parameters = configuration.connectionParameters + [
-            ("keepalives", "1"), ("keepalives_idle", "30"), ("keepalives_interval", "10"), ("keepalives_count", "3"),
-        ]
+        let parameters =
+            configuration.connectionParameters + [
+                ("keepalives", "1"), ("keepalives_idle", "30"), ("keepalives_interval", "10"),
+                ("keepalives_count", "3"),
+            ]
         let keys = parameters.map { strdup($0.0) }
         let values = parameters.map { strdup($0.1) }
         defer {
@@ -362,7 +366,10 @@ public actor PostgresConnection {
                 let elapsed = ContinuousClock.now - start
                 logger.debug(
                     "postgres connection opened",
-                    metadata: [LogKey.host: "\(configuration.host):\(configuration.port)", LogKey.durationMS: "\(elapsed.milliseconds)"]
+                    metadata: [
+                        LogKey.host: "\(configuration.host):\(configuration.port)",
+                        LogKey.durationMS: "\(elapsed.milliseconds)",
+                    ]
                 )
                 return
             case PGRES_POLLING_FAILED:
@@ -386,7 +393,8 @@ public actor PostgresConnection {
     }
 
     private nonisolated var endpoint: String {
-        configuration.host.contains(":") ? "[\(configuration.host)]:\(configuration.port)"
+        configuration.host.contains(":")
+            ? "[\(configuration.host)]:\(configuration.port)"
             : "\(configuration.host):\(configuration.port)"
     }
 
@@ -623,7 +631,9 @@ public actor PostgresConnection {
         columns.reserveCapacity(columnCount)
         for column in 0..<columnCount {
             let name = PQfname(result, Int32(column)).map { String(cString: $0) } ?? ""
-            columns.append(PostgresColumn(name: name, type: PostgresDataType(oid: UInt32(PQftype(result, Int32(column))))))
+            columns.append(
+                PostgresColumn(name: name, type: PostgresDataType(oid: UInt32(PQftype(result, Int32(column)))))
+            )
         }
         var rows: [PostgresRow] = []
         rows.reserveCapacity(rowCount)
@@ -637,7 +647,9 @@ public actor PostgresConnection {
                     let length = Int(PQgetlength(result, Int32(row), Int32(column)))
                     let pointer = PQgetvalue(result, Int32(row), Int32(column))
                     cells.append(
-                        pointer.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self) } ?? ""
+                        pointer.map {
+                            String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self)
+                        } ?? ""
                     )
                 }
             }
@@ -735,12 +747,15 @@ enum ConnectionIDs {
     static func next() -> Int { counter.next() }
 }
 
-import Synchronization
-
 /// A thread-safe counter.
 final class Counter: Sendable {
     private let value = Mutex(0)
-    func next() -> Int { value.withLock { $0 += 1; return $0 } }
+    func next() -> Int {
+        value.withLock {
+            $0 += 1
+            return $0
+        }
+    }
 }
 
 /// Log-safe summaries of common SQLSTATEs.

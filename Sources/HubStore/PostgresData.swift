@@ -309,7 +309,9 @@ public struct PostgresJSON: Sendable, Hashable, PostgresEncodable, PostgresDecod
     ///   - value: The value.
     ///   - encoder: The encoder (default: a new `JSONEncoder` with sorted keys).
     /// - Throws: `PostgresError` with code `encodingFailed` if the encoder fails.
-    public init(encoding value: some Encodable, encoder: JSONEncoder = PostgresJSON.defaultEncoder()) throws(PostgresError) {
+    public init(encoding value: some Encodable, encoder: JSONEncoder = PostgresJSON.defaultEncoder())
+        throws(PostgresError)
+    {
         do {
             text = String(decoding: try encoder.encode(value), as: UTF8.self)
         } catch {
@@ -379,7 +381,8 @@ enum DecimalText {
         // Decimal holds a 38-digit mantissa; more significant digits would be rounded silently.
         let significant = (integerPart + fractionPart).drop(while: { $0 == "0" })
         guard significant.count <= 38, fractionPart.count <= 127 else { return nil }
-        let canonical = (negative ? "-" : "") + (integerPart.isEmpty ? "0" : String(integerPart))
+        let canonical =
+            (negative ? "-" : "") + (integerPart.isEmpty ? "0" : String(integerPart))
             + (fractionPart.isEmpty ? "" : "." + fractionPart)
         guard let value = Decimal(string: canonical, locale: Locale(identifier: "en_US_POSIX")) else { return nil }
         return value

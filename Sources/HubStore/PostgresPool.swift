@@ -32,7 +32,9 @@ public final class PostgresPool: Sendable {
         var closeWaiters: [CheckedContinuation<Void, Never>] = []
 
         /// Delivers a handoff (or failure) to a waiter, now or when it suspends.
-        mutating func deliver(_ result: Result<Handoff, any Error>, to id: Int) -> (CheckedContinuation<Handoff, any Error>, Result<Handoff, any Error>)? {
+        mutating func deliver(_ result: Result<Handoff, any Error>, to id: Int) -> (
+            CheckedContinuation<Handoff, any Error>, Result<Handoff, any Error>
+        )? {
             if let continuation = continuations.removeValue(forKey: id) { return (continuation, result) }
             early[id] = result
             return nil
@@ -217,7 +219,10 @@ public final class PostgresPool: Sendable {
 
     private func release(_ connection: PostgresConnection) async {
         guard await connection.resetForReuse() else {
-            logger.debug("postgres pool discarded a broken connection", metadata: [LogKey.connectionID: "\(connection.id)"])
+            logger.debug(
+                "postgres pool discarded a broken connection",
+                metadata: [LogKey.connectionID: "\(connection.id)"]
+            )
             freeSlot()
             return
         }

@@ -30,7 +30,8 @@ public struct PostgresRow: Sendable, Hashable {
             let safeName = SQLIdentifier.problem(with: column) == nil ? column : "?"
             throw PostgresError(
                 code: .decodingFailed,
-                message: "the result has no column '\(safeName)' (columns: \(columns.map(\.name).joined(separator: ", ")))"
+                message:
+                    "the result has no column '\(safeName)' (columns: \(columns.map(\.name).joined(separator: ", ")))"
             )
         }
         return try decode(T.self, at: index)

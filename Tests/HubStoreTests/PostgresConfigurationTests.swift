@@ -20,7 +20,9 @@ struct PostgresConfigurationTests {
 
     @Test("percent-encoded password, user and database are decoded")
     func percentDecoding() throws {
-        let configuration = try PostgresConfiguration(url: "postgresql://us%40er:p%40ss%3Aw%2Frd%25@db.example:6000/my%20db")
+        let configuration = try PostgresConfiguration(
+            url: "postgresql://us%40er:p%40ss%3Aw%2Frd%25@db.example:6000/my%20db"
+        )
         #expect(configuration.user == "us@er")
         #expect(configuration.password == "p@ss:w/rd%")
         #expect(configuration.host == "db.example")

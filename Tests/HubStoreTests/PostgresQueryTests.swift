@@ -10,7 +10,8 @@ struct PostgresQueryTests {
         let name = "o'neil; DROP TABLE x; --"
         let id = 42
         let note: String? = nil
-        let query: PostgresQuery = "SELECT * FROM t WHERE name = \(name) AND id = \(id) AND note IS NOT DISTINCT FROM \(note)"
+        let query: PostgresQuery =
+            "SELECT * FROM t WHERE name = \(name) AND id = \(id) AND note IS NOT DISTINCT FROM \(note)"
         #expect(query.sql == "SELECT * FROM t WHERE name = $1 AND id = $2 AND note IS NOT DISTINCT FROM $3")
         #expect(query.binds.count == 3)
         #expect(query.binds[0] == .text(name, type: .text))
@@ -32,8 +33,10 @@ struct PostgresQueryTests {
     func encodings() throws {
         #expect(Int32(7).postgresBind() == .text("7", type: .int4))
         #expect(Int64(-7).postgresBind() == .text("-7", type: .int8))
-        #expect(Decimal(string: "12345678901234567890.123456789")!.postgresBind()
-            == .text("12345678901234567890.123456789", type: .numeric))
+        #expect(
+            Decimal(string: "12345678901234567890.123456789")!.postgresBind()
+                == .text("12345678901234567890.123456789", type: .numeric)
+        )
         let uuid = UUID(uuidString: "0192F0E2-7C4B-7D3A-9E5F-0123456789AB")!
         #expect(uuid.postgresBind() == .text("0192f0e2-7c4b-7d3a-9e5f-0123456789ab", type: .uuid))
         #expect([UInt8]([0, 255]).postgresBind() == .bytea([0, 255]))
@@ -147,8 +150,11 @@ struct TextFormTests {
             code: .serverError,
             message: SQLState.summary("23505"),
             server: .init(
-                sqlState: "23505", severity: "ERROR", message: "duplicate key value violates unique constraint",
-                detail: "Key (account)=(6222020200001234) already exists.", tableName: "items",
+                sqlState: "23505",
+                severity: "ERROR",
+                message: "duplicate key value violates unique constraint",
+                detail: "Key (account)=(6222020200001234) already exists.",
+                tableName: "items",
                 constraintName: "items_pkey"
             )
         )

@@ -7,7 +7,9 @@ struct StoreCopyTests {
     @Test("COPY of 100,000 rows stores them all, escaped values intact")
     func bulkCopy() async throws {
         try await StoreSupport.withTestSchema { pool, schema in
-            try await pool.query("CREATE TABLE \(schema).bulk (id int8 PRIMARY KEY, label text, amount numeric, note text)")
+            try await pool.query(
+                "CREATE TABLE \(schema).bulk (id int8 PRIMARY KEY, label text, amount numeric, note text)"
+            )
             let tricky = "tab\there\\back\nnew\rline \\N"
             let total = 100_000
             let rows = (1...total).lazy.map { id -> [any PostgresEncodable] in
@@ -21,13 +23,17 @@ struct StoreCopyTests {
                 try await connection.copyFrom(
                     table: try SQLIdentifier("bulk"),
                     schema: schema,
-                    columns: [try SQLIdentifier("id"), try SQLIdentifier("label"), try SQLIdentifier("amount"), try SQLIdentifier("note")],
+                    columns: [
+                        try SQLIdentifier("id"), try SQLIdentifier("label"), try SQLIdentifier("amount"),
+                        try SQLIdentifier("note"),
+                    ],
                     rows: rows
                 )
             }
             let elapsed = ContinuousClock.now - start
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            print("HubStore COPY: \(total) rows in \(String(format: "%.2f", seconds)) s = \(Int(Double(total) / seconds)) rows/s")
+            let rate = Int(Double(total) / seconds)
+            print("HubStore COPY: \(total) rows in \(String(format: "%.2f", seconds)) s = \(rate) rows/s")
             #expect(stored == total)
             let summary = try await pool.query(
                 "SELECT count(*) AS n, count(note) AS notes, sum(amount) AS total FROM \(schema).bulk"
@@ -48,14 +54,19 @@ struct StoreCopyTests {
             let error = await #expect(throws: PostgresError.self) {
                 try await pool.withConnection { connection in
                     try await connection.copyFrom(
-                        table: try SQLIdentifier("bulk"), schema: schema,
-                        columns: [try SQLIdentifier("id"), try SQLIdentifier("label")], rows: rows
+                        table: try SQLIdentifier("bulk"),
+                        schema: schema,
+                        columns: [try SQLIdentifier("id"), try SQLIdentifier("label")],
+                        rows: rows
                     )
                 }
             }
             #expect(error?.code == .copyFailed)
             #expect(error?.isUniqueViolation == true)
-            let count = try await pool.query("SELECT count(*) AS n FROM \(schema).bulk").rows[0].decode(Int.self, column: "n")
+            let count = try await pool.query("SELECT count(*) AS n FROM \(schema).bulk").rows[0].decode(
+                Int.self,
+                column: "n"
+            )
             #expect(count == 0)
         }
     }
@@ -68,13 +79,18 @@ struct StoreCopyTests {
             let error = await #expect(throws: PostgresError.self) {
                 try await pool.withConnection { connection in
                     try await connection.copyFrom(
-                        table: try SQLIdentifier("bulk"), schema: schema,
-                        columns: [try SQLIdentifier("id"), try SQLIdentifier("label")], rows: rows
+                        table: try SQLIdentifier("bulk"),
+                        schema: schema,
+                        columns: [try SQLIdentifier("id"), try SQLIdentifier("label")],
+                        rows: rows
                     )
                 }
             }
             #expect(error?.code == .encodingFailed)
-            let count = try await pool.query("SELECT count(*) AS n FROM \(schema).bulk").rows[0].decode(Int.self, column: "n")
+            let count = try await pool.query("SELECT count(*) AS n FROM \(schema).bulk").rows[0].decode(
+                Int.self,
+                column: "n"
+            )
             #expect(count == 0)
         }
     }

@@ -7,11 +7,15 @@ struct StoreMigrationTests {
     static func migrations(component: String, schema: SQLIdentifier, secondSQL: String? = nil) -> [Migration] {
         [
             Migration(
-                component: component, version: 1, name: "create items",
+                component: component,
+                version: 1,
+                name: "create items",
                 sql: "CREATE TABLE \(schema.quoted).items (id int8 PRIMARY KEY);"
             ),
             Migration(
-                component: component, version: 2, name: "add label",
+                component: component,
+                version: 2,
+                name: "add label",
                 sql: secondSQL ?? "ALTER TABLE \(schema.quoted).items ADD COLUMN label text; "
                     + "CREATE INDEX ON \(schema.quoted).items (label);"
             ),
@@ -67,10 +71,12 @@ struct StoreMigrationTests {
                 let original = Self.migrations(component: component, schema: schema)
                 try await Migrator(migrations: original, logger: StoreSupport.logger).migrate(on: pool)
 
-                let edited = Self.migrations(
-                    component: component, schema: schema,
-                    secondSQL: "ALTER TABLE \(schema.quoted).items ADD COLUMN label varchar(10);"
-                ) + [Migration(component: component, version: 3, name: "never runs", sql: "SELECT 1;")]
+                let edited =
+                    Self.migrations(
+                        component: component,
+                        schema: schema,
+                        secondSQL: "ALTER TABLE \(schema.quoted).items ADD COLUMN label varchar(10);"
+                    ) + [Migration(component: component, version: 3, name: "never runs", sql: "SELECT 1;")]
                 let migrator = try Migrator(migrations: edited, logger: StoreSupport.logger)
                 let error = await #expect(throws: PostgresError.self) { try await migrator.migrate(on: pool) }
                 #expect(error?.code == .migrationChecksumMismatch)
@@ -101,7 +107,8 @@ struct StoreMigrationTests {
         try await StoreSupport.withTestSchema { pool, schema in
             try await Self.withComponent(pool) { component in
                 let migrations = Self.migrations(
-                    component: component, schema: schema,
+                    component: component,
+                    schema: schema,
                     secondSQL: "ALTER TABLE \(schema.quoted).items ADD COLUMN label text; SELECT no_such_function();"
                 )
                 let migrator = try Migrator(migrations: migrations, logger: StoreSupport.logger)
@@ -129,7 +136,8 @@ struct StoreMigrationTests {
                 let applied = try await withThrowingTaskGroup(of: Int.self) { group in
                     for _ in 0..<3 {
                         group.addTask {
-                            try await Migrator(migrations: migrations, logger: StoreSupport.logger).migrate(on: pool).count
+                            try await Migrator(migrations: migrations, logger: StoreSupport.logger).migrate(on: pool)
+                                .count
                         }
                     }
                     return try await group.reduce(0, +)

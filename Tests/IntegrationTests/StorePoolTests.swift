@@ -11,7 +11,9 @@ struct StorePoolTests {
                 for task in 0..<50 {
                     group.addTask { () async throws -> Void in
                         try await pool.withTransaction { transaction in
-                            try await transaction.execute("INSERT INTO \(schema).hits VALUES (\(task), pg_backend_pid())")
+                            try await transaction.execute(
+                                "INSERT INTO \(schema).hits VALUES (\(task), pg_backend_pid())"
+                            )
                             try await transaction.query("SELECT pg_sleep(0.01)")
                         }
                     }

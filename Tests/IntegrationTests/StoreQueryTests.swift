@@ -11,7 +11,9 @@ struct StoreQueryTests {
             let name = "o'neil; DROP TABLE x; --"
             let note: String? = nil
             let inserted = try await pool.withConnection { connection in
-                try await connection.execute("INSERT INTO \(schema).people (id, name, note) VALUES (\(1), \(name), \(note))")
+                try await connection.execute(
+                    "INSERT INTO \(schema).people (id, name, note) VALUES (\(1), \(name), \(note))"
+                )
             }
             #expect(inserted == 1)
             let rows = try await pool.query("SELECT id, name, note FROM \(schema).people WHERE name = \(name)").rows
@@ -125,12 +127,18 @@ struct StoreQueryTests {
     @Test("a terminated backend is reported as connectionClosed and the pool replaces the connection")
     func brokenConnectionIsReplaced() async throws {
         try await StoreSupport.withTestSchema(poolSize: 1) { pool, _ in
-            let firstPID = try await pool.query("SELECT pg_backend_pid() AS pid").rows[0].decode(Int32.self, column: "pid")
+            let firstPID = try await pool.query("SELECT pg_backend_pid() AS pid").rows[0].decode(
+                Int32.self,
+                column: "pid"
+            )
             let error = await #expect(throws: PostgresError.self) {
                 try await pool.query("SELECT pg_terminate_backend(pg_backend_pid())")
             }
             #expect(error?.code == .connectionClosed)
-            let secondPID = try await pool.query("SELECT pg_backend_pid() AS pid").rows[0].decode(Int32.self, column: "pid")
+            let secondPID = try await pool.query("SELECT pg_backend_pid() AS pid").rows[0].decode(
+                Int32.self,
+                column: "pid"
+            )
             #expect(secondPID != firstPID)
         }
     }
@@ -138,10 +146,14 @@ struct StoreQueryTests {
     @Test("an idle pooled connection that the server closed is replaced before it is handed out")
     func idleConnectionClosedByServer() async throws {
         try await StoreSupport.withTestSchema(poolSize: 1) { pool, _ in
-            let firstPID = try await pool.query("SELECT pg_backend_pid() AS pid").rows[0].decode(Int32.self, column: "pid")
+            let firstPID = try await pool.query("SELECT pg_backend_pid() AS pid").rows[0].decode(
+                Int32.self,
+                column: "pid"
+            )
             // Terminate the idle pooled connection from another session, and wait until it is gone.
             let admin = try await PostgresConnection.connect(
-                configuration: try StoreSupport.configuration(), logger: StoreSupport.logger
+                configuration: try StoreSupport.configuration(),
+                logger: StoreSupport.logger
             )
             try await admin.query("SELECT pg_terminate_backend(\(firstPID))")
             for _ in 0..<200 {
@@ -152,7 +164,10 @@ struct StoreQueryTests {
             }
             await admin.close()
             // No error reaches the caller: the dead connection is discarded and a new one opened.
-            let secondPID = try await pool.query("SELECT pg_backend_pid() AS pid").rows[0].decode(Int32.self, column: "pid")
+            let secondPID = try await pool.query("SELECT pg_backend_pid() AS pid").rows[0].decode(
+                Int32.self,
+                column: "pid"
+            )
             #expect(secondPID != firstPID)
         }
     }

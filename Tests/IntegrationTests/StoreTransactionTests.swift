@@ -16,7 +16,10 @@ struct StoreTransactionTests {
                     throw Planned()
                 }
             }
-            let count = try await pool.query("SELECT count(*) AS n FROM \(schema).ledger").rows[0].decode(Int.self, column: "n")
+            let count = try await pool.query("SELECT count(*) AS n FROM \(schema).ledger").rows[0].decode(
+                Int.self,
+                column: "n"
+            )
             #expect(count == 0)
         }
     }
@@ -29,7 +32,10 @@ struct StoreTransactionTests {
                 try await transaction.execute("INSERT INTO \(schema).ledger SELECT generate_series(1, \(3))")
             }
             #expect(inserted == 3)
-            let count = try await pool.query("SELECT count(*) AS n FROM \(schema).ledger").rows[0].decode(Int.self, column: "n")
+            let count = try await pool.query("SELECT count(*) AS n FROM \(schema).ledger").rows[0].decode(
+                Int.self,
+                column: "n"
+            )
             #expect(count == 3)
         }
     }
@@ -70,7 +76,10 @@ struct StoreTransactionTests {
                 }
             }
             #expect(error?.sqlState == "25P02")
-            let count = try await pool.query("SELECT count(*) AS n FROM \(schema).ledger").rows[0].decode(Int.self, column: "n")
+            let count = try await pool.query("SELECT count(*) AS n FROM \(schema).ledger").rows[0].decode(
+                Int.self,
+                column: "n"
+            )
             #expect(count == 0)
         }
     }
