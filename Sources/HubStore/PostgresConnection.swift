@@ -26,6 +26,8 @@ public actor PostgresConnection {
     public nonisolated let id: Int
     private var logger: Logger
     private let box = HandleBox()
+    /// Cancels the running statement from another thread, for task cancellation.
+    private nonisolated let canceller = QueryCanceller()
     private var handle: OpaquePointer? {
         get { box.pointer }
         set { box.pointer = newValue }
@@ -71,6 +73,7 @@ public actor PostgresConnection {
     /// Closes the connection. Safe to call more than once.
     public func close() {
         guard let handle else { return }
+        canceller.detach()
         PQfinish(handle)
         self.handle = nil
         logger.debug("postgres connection closed")
@@ -78,13 +81,21 @@ public actor PostgresConnection {
     }
 
     /// Runs one statement and returns all its rows.
+    ///
+    /// Cancelling the calling task sends a cancel request for the running statement (the server then reports
+    /// SQLSTATE 57014, `isQueryCanceled`); a statement not started yet throws `CancellationError`.
     /// - Parameter query: The statement; interpolated values are parameters.
     /// - Returns: The columns, rows, command tag and affected-row count.
     /// - Throws: `PostgresError`: `serverError` with the SQLSTATE when the server rejects the statement,
     ///   `connectionClosed` when the connection broke, `timeout` when the server did not answer.
     @discardableResult
-    public func query(_ query: PostgresQuery) throws -> PostgresQueryResult {
-        try run(query)
+    public nonisolated func query(_ query: PostgresQuery) async throws -> PostgresQueryResult {
+        let token = canceller.newToken()
+        return try await withTaskCancellationHandler {
+            try await self.runCancellable(query, token: token)
+        } onCancel: {
+            self.canceller.cancel(token: token)
+        }
     }
 
     /// Runs one statement that returns no rows of interest.
@@ -92,8 +103,14 @@ public actor PostgresConnection {
     /// - Returns: The number of rows affected, 0 when the command reports none.
     /// - Throws: `PostgresError` as `query(_:)`.
     @discardableResult
-    public func execute(_ query: PostgresQuery) throws -> Int {
-        try run(query).affectedRows ?? 0
+    public nonisolated func execute(_ query: PostgresQuery) async throws -> Int {
+        try await self.query(query).affectedRows ?? 0
+    }
+
+    private func runCancellable(_ query: PostgresQuery, token: Int) throws -> PostgresQueryResult {
+        guard canceller.begin(token: token) else { throw CancellationError() }
+        defer { canceller.end(token: token) }
+        return try run(query)
     }
 
     /// Sends `SELECT pg_notify(channel, payload)`.
@@ -363,6 +380,7 @@ public actor PostgresConnection {
         while true {
             switch status {
             case PGRES_POLLING_OK:
+                canceller.attach(PQgetCancel(handle))
                 let elapsed = ContinuousClock.now - start
                 logger.debug(
                     "postgres connection opened",
@@ -717,6 +735,75 @@ private final class HandleBox {
     var pointer: OpaquePointer?
     deinit {
         if let pointer { PQfinish(pointer) }
+    }
+}
+
+/// Sends libpq cancel requests for a connection's running statement, from any thread.
+///
+/// libpq documents `PQcancel` as safe to call from any thread (even a signal handler) with the connection's
+/// `PGcancel` object, which is separate from the `PGconn`. Each statement gets a token; a cancel request is sent
+/// only while that token's statement runs, so a late cancellation never hits a later statement (of another lease).
+final class QueryCanceller: Sendable {
+    /// A `PGcancel*`. @unchecked Sendable: it is only used under `state`'s lock, and libpq allows `PQcancel` on
+    /// it from any thread.
+    struct CancelPointer: @unchecked Sendable {
+        let raw: OpaquePointer
+    }
+
+    private struct State {
+        var cancel: CancelPointer?
+        var nextToken = 0
+        var running: Int?
+        var lastBegun = 0
+        var cancelledEarly: Set<Int> = []
+    }
+
+    private let state = Mutex(State())
+
+    func newToken() -> Int {
+        state.withLock { state in
+            state.nextToken += 1
+            return state.nextToken
+        }
+    }
+
+    func attach(_ cancel: OpaquePointer?) {
+        let pointer = cancel.map(CancelPointer.init(raw:))
+        state.withLock { $0.cancel = pointer }
+    }
+
+    func detach() {
+        state.withLock { state in
+            if let cancel = state.cancel { PQfreeCancel(cancel.raw) }
+            state.cancel = nil
+        }
+    }
+
+    /// Marks the token's statement as running; false if the task was cancelled before it started.
+    func begin(token: Int) -> Bool {
+        state.withLock { state in
+            if state.cancelledEarly.remove(token) != nil { return false }
+            state.running = token
+            state.lastBegun = max(state.lastBegun, token)
+            return true
+        }
+    }
+
+    func end(token: Int) {
+        state.withLock { state in
+            if state.running == token { state.running = nil }
+        }
+    }
+
+    func cancel(token: Int) {
+        state.withLock { state in
+            if state.running == token, let cancel = state.cancel {
+                var buffer = [CChar](repeating: 0, count: 256)
+                _ = PQcancel(cancel.raw, &buffer, Int32(buffer.count))
+            } else if token > state.lastBegun {
+                state.cancelledEarly.insert(token)
+            }
+        }
     }
 }
 

@@ -84,4 +84,33 @@ struct StoreConnectionTests {
         #expect(await connection.isUsable)
         await connection.close()
     }
+
+    @Test("cancelling the task cancels the running statement on the server")
+    func taskCancellation() async throws {
+        var configuration = try StoreSupport.configuration()
+        configuration.queryTimeout = .seconds(120)
+        let logger = StoreSupport.logger
+        let connection = try await PostgresConnection.connect(configuration: configuration, logger: logger)
+        let pid = try await connection.query("SELECT pg_backend_pid() AS pid").rows[0].decode(Int32.self, column: "pid")
+        let sleeper = Task { try await connection.query("SELECT pg_sleep(60)") }
+        // Wait until the server runs the statement, then cancel the task.
+        let observer = try await PostgresConnection.connect(configuration: configuration, logger: logger)
+        for _ in 0..<500 {
+            let active = try await observer.query(
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE pid = \(pid) AND state = 'active'"
+            ).rows[0].decode(Int.self, column: "n")
+            if active == 1 { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        await observer.close()
+        sleeper.cancel()
+        let result = await sleeper.result
+        #expect(throws: PostgresError.self) { try result.get() }
+        if case .failure(let error as PostgresError) = result {
+            #expect(error.isQueryCanceled)
+        }
+        // The connection survives a cancelled statement.
+        #expect(try await connection.query("SELECT 1 AS one").rows[0].decode(Int.self, column: "one") == 1)
+        await connection.close()
+    }
 }
