@@ -166,7 +166,15 @@ public actor PostgresConnection {
     }
 
     func commit() throws {
-        let result = try run(PostgresQuery(trustedSQL: "COMMIT"))
+        let result: PostgresQueryResult
+        do {
+            result = try run(PostgresQuery(trustedSQL: "COMMIT"))
+        } catch var error as PostgresError where error.code == .connectionClosed || error.code == .timeout {
+            // The server may have committed before the connection broke: say so, a blind retry could double it.
+            error.message = "the connection broke during COMMIT; the transaction may or may not have committed: "
+                + "check its effect (or rely on idempotency keys) before retrying"
+            throw error
+        }
         if result.commandTag == "ROLLBACK" {
             throw PostgresError(
                 code: .serverError,
