@@ -1,1 +1,0 @@
-// HubStore: placeholder until the module lands.
