@@ -118,7 +118,10 @@ let package = Package(
         .testTarget(name: "HubStoreTests", dependencies: ["HubStore", "HubCore"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["HubAMQP", "HubStore", "HubCore", "HubApp"]
+            dependencies: [
+                "HubAMQP", "HubStore", "HubCore", "HubApp",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "CLITests", dependencies: ["HubCore"]),
     ]
