@@ -20,7 +20,7 @@ public struct BankCardNumber: Sendable, Hashable, Codable, CustomStringConvertib
     }
 
     /// Whether the Luhn check (R-ID-6) passes. A failure is a warning only.
-    public var luhnCheckPasses: Bool { Self.luhn(unmaskedValue) }
+    public var luhnCheckPasses: Bool { Self.luhnCheckPasses(unmaskedValue) }
 
     /// Warnings about this number (the R-ID-6 Luhn check); empty when none.
     public var warnings: [ValidationError] {
@@ -51,8 +51,12 @@ public struct BankCardNumber: Sendable, Hashable, Codable, CustomStringConvertib
         try container.encode(unmaskedValue)
     }
 
-    /// The Luhn check over a string of digits (R-ID-6).
-    static func luhn(_ digits: String) -> Bool {
+    /// The Luhn check (R-ID-6) over any string of ASCII digits: from the right, double every second digit (minus 9
+    /// if over 9); the sum must be ≡ 0 (mod 10).
+    /// - Parameter digits: The digits.
+    /// - Returns: Whether the check passes; false if the string is empty or not all digits.
+    public static func luhnCheckPasses(_ digits: String) -> Bool {
+        guard IdentifierSupport.allDigits(digits) else { return false }
         var sum = 0
         for (index, byte) in digits.utf8.reversed().enumerated() {
             var d = IdentifierSupport.digit(byte)
