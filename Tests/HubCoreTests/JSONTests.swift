@@ -103,6 +103,12 @@ struct JSONTests {
     func keyOrder() throws {
         let value = try JSONValue.parse(#"{"b":1,"a":2,"é":3,"😀":4,"\uFB01":5,"B":6,"aa":7,"":8}"#)
         #expect(value.objectValue?.keys == ["b", "a", "é", "😀", "ﬁ", "B", "aa", ""])
+        // Equality and hashing ignore member order (equality of the canonical form).
+        let reordered = try JSONValue.parse(value.canonicalBytes())
+        #expect(reordered == value)
+        #expect(reordered.hashValue == value.hashValue)
+        #expect(reordered.objectValue?.keys.first == "")
+        #expect(try JSONValue.parse("{\"a\":1.0}") != JSONValue.parse("{\"a\":1}"))
         // UTF-16 order: "" < "B" < "a" < "aa" < "b" < "é" (U+00E9) < "😀" (D83D DE00) < "ﬁ" (U+FB01)
         #expect(value.canonicalString == #"{"":8,"B":6,"a":2,"aa":7,"b":1,"é":3,"😀":4,"ﬁ":5}"#)
     }

@@ -4,8 +4,8 @@ public import Foundation
 /// object members.
 ///
 /// Parse with ``parse(_:limits:)`` (strict, RFC 8259, precise errors) and serialise with ``canonicalBytes()``.
-/// Equality is structural and order-sensitive for object members; two numbers are equal only if their texts are
-/// (`1.0` and `1` differ), which is what a hash over canonical bytes sees too.
+/// Equality is equality of the canonical form: object member order does not matter (JSON objects are unordered),
+/// and two numbers are equal only if their texts are (`1.0` and `1` differ), as a hash over canonical bytes sees it.
 public enum JSONValue: Sendable, Hashable {
     /// `null`.
     case null
@@ -142,6 +142,25 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
 
     /// Whether there are no members.
     public var isEmpty: Bool { members.isEmpty }
+
+    /// Whether two objects have the same members, regardless of order (equality of the canonical form).
+    /// - Parameters:
+    ///   - lhs: An object.
+    ///   - rhs: Another object.
+    /// - Returns: Whether they are equal.
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        lhs.count == rhs.count && lhs.members.allSatisfy { member in rhs[member.key] == member.value }
+    }
+
+    /// Hashes the members in canonical (sorted) order, consistent with `==`.
+    /// - Parameter hasher: The hasher.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(members.count)
+        for member in members.sorted(by: { $0.key.utf16.lexicographicallyPrecedes($1.key.utf16) }) {
+            hasher.combine(member.key)
+            hasher.combine(member.value)
+        }
+    }
 
     /// Iterates over the members in order.
     /// - Returns: An iterator over the members.
