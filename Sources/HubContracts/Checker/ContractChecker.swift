@@ -184,22 +184,22 @@ public struct ContractChecker: Sendable {
             problems.append("swift accepted it; expected \(code) at \(pointer.isEmpty ? "/" : pointer)")
         case .failure(let error) where error.pointer != pointer || error.code != code:
             problems.append("swift refused it for another reason: \(error); expected \(code) at \(pointer.isEmpty ? "/" : pointer)")
-        case .failure(let error):
-            notes.append("swift: \(error)")
+        case .failure:
+            notes.append("refused: \(code) at \(pointer.isEmpty ? "/" : pointer)")
         }
         if let registry {
             let errors = schemaValidate(bytes, registry: registry)
             let matching = errors.first { $0.pointer == pointer }
             if schemaRefuses {
-                if let matching {
-                    notes.append("schema: \(matching)")
+                if matching != nil {
+                    notes.append("by both the decoder and the schema")
                 } else if errors.isEmpty {
                     problems.append("the schema accepted it; expected a refusal at \(pointer.isEmpty ? "/" : pointer)")
                 } else {
                     problems.append("the schema refused it elsewhere: \(errors[0]); expected \(pointer.isEmpty ? "/" : pointer)")
                 }
             } else if errors.isEmpty {
-                notes.append("schema: accepted, as documented (rule not expressible in JSON Schema)")
+                notes.append("by the decoder only, as documented (not expressible in JSON Schema)")
             } else {
                 problems.append("the sidecar says the schema cannot refuse it, but it does: \(errors[0]); update the sidecar")
             }
@@ -317,9 +317,11 @@ extension ContractChecker {
             /// Whether the item passed.
             public var passed: Bool { problems.isEmpty }
 
-            /// One line: `PASS  examples/valid/minimal.json` or `FAIL  name: problem; problem`.
+            /// One line: `PASS  examples/valid/minimal.json`, `PASS  name: refused: … by both …` or
+            /// `FAIL  name: problem; problem`.
             public var description: String {
-                passed ? "PASS  \(name)" : "FAIL  \(name): \(problems.joined(separator: "; "))"
+                if !passed { return "FAIL  \(name): \(problems.joined(separator: "; "))" }
+                return notes.isEmpty ? "PASS  \(name)" : "PASS  \(name): \(notes.joined(separator: " "))"
             }
         }
 
