@@ -67,6 +67,12 @@ struct MoneyTests {
         #expect(Money(minorUnits: -5, currency: .cny).amountString == "-0.05")
         #expect(Money(minorUnits: 7, currency: .jpy).amountString == "7")
         #expect(try Money(string: "1234.50", currency: .cny).minorUnits == 123_450)
+        // 1.5 and 1.50 are the same amount: equal and hashed alike.
+        let short = try Money(string: "1.5", currency: .cny)
+        let long = Money(minorUnits: 150, currency: .cny)
+        #expect(short == long)
+        #expect(Set([short, long]).count == 1)
+        #expect(short != Money(minorUnits: 150, currency: .usd))
     }
 
     @Test("R-GEN-2: rounding is half-up (.plain): 0.125 → 0.13 (bankers would give 0.12)", arguments: [

@@ -59,7 +59,7 @@ public struct ResidentID: Sendable, Hashable, Codable, CustomStringConvertible, 
         }
         let number = { (range: Range<Int>) -> Int in range.reduce(0) { $0 * 10 + IdentifierSupport.digit(bytes[$1]) } }
         let year = number(6..<10), month = number(10..<12), day = number(12..<14)
-        guard Self.isRealDate(year: year, month: month, day: day), year >= 1800 else {
+        guard CivilCalendar.isRealDate(year: year, month: month, day: day), year >= 1800 else {
             throw ValidationError(
                 .invalidValue, rule: "R-ID-4", message: "the birth date (positions 7-14) is not a real calendar date")
         }
@@ -132,13 +132,6 @@ public struct ResidentID: Sendable, Hashable, Codable, CustomStringConvertible, 
         var sum = 0
         for (weight, byte) in zip(weights, first17) { sum += weight * IdentifierSupport.digit(byte) }
         return checkCharacters[sum % 11]
-    }
-
-    static func isRealDate(year: Int, month: Int, day: Int) -> Bool {
-        guard (1...12).contains(month), day >= 1 else { return false }
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-        let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-        return day <= lengths[month - 1]
     }
 
     /// The civil date of an instant in Asia/Shanghai (UTC+8 all year; China has no daylight saving since 1991).

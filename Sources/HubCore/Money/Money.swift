@@ -112,6 +112,22 @@ public struct Money: Sendable, Hashable, Codable, CustomStringConvertible, Custo
         return Int64(NSDecimalNumber(decimal: scaled).stringValue)
     }
 
+    /// Whether two values are the same amount in the same currency (`1.5` and `1.50` CNY are equal).
+    /// - Parameters:
+    ///   - lhs: An amount.
+    ///   - rhs: Another amount.
+    /// - Returns: Whether they are equal.
+    public static func == (lhs: Money, rhs: Money) -> Bool {
+        lhs.currency == rhs.currency && lhs.amount == rhs.amount
+    }
+
+    /// Hashes the canonical amount string and the currency, consistent with `==` whatever the `Decimal` scale.
+    /// - Parameter hasher: The hasher.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(amountString)
+        hasher.combine(currency)
+    }
+
     /// Whether the amount is below zero.
     public var isNegative: Bool { amount < 0 }
     /// Whether the amount is zero.
