@@ -101,11 +101,18 @@ package enum URISyntax {
                 continue
             }
             let isAlnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
-            guard isAlnum || Array("-._~:/?#[]@!$&'()*+,;=".utf8).contains(c) else { return false }
+            guard isAlnum || punctuation[Int(c)] else { return false }
             i += 1
         }
         return true
     }
+
+    /// The RFC 3986 unreserved and reserved punctuation, indexed by byte value.
+    private static let punctuation: [Bool] = {
+        var table = [Bool](repeating: false, count: 256)
+        for byte in "-._~:/?#[]@!$&'()*+,;=".utf8 { table[Int(byte)] = true }
+        return table
+    }()
 
     /// A URI-reference (RFC 3986 §4.1): valid characters, at most one `#`.
     package static func isURIReference(_ string: String) -> Bool {

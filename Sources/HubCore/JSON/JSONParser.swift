@@ -194,7 +194,7 @@ struct JSONParser {
         if index < bytes.count, bytes[index] == 0x7D {
             index += 1
             depth -= 1
-            return .object(JSONObject(members.map { ($0.key, $0.value) }))
+            return .object(JSONObject(uniqueMembers: members))
         }
         while true {
             skipWhitespace()
@@ -219,7 +219,7 @@ struct JSONParser {
             guard bytes[index] == 0x7D else { throw error(.unexpectedCharacter, at: index) }
             index += 1
             depth -= 1
-            return .object(JSONObject(members.map { ($0.key, $0.value) }))
+            return .object(JSONObject(uniqueMembers: members))
         }
     }
 

@@ -117,6 +117,9 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         for (key, value) in members { self[key] = value }
     }
 
+    /// Wraps members whose names are known to be unique (the parser checks them).
+    init(uniqueMembers: [Member]) { self.members = uniqueMembers }
+
     /// Creates an object from a literal, keeping the literal's order.
     /// - Parameter elements: (name, value) pairs.
     public init(dictionaryLiteral elements: (String, JSONValue)...) { self.init(elements) }

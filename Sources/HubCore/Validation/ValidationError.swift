@@ -129,7 +129,8 @@ public enum JSONPointer {
     /// - Parameter token: An object key or array index.
     /// - Returns: The escaped token.
     public static func escape(_ token: String) -> String {
-        token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+        guard token.utf8.contains(where: { $0 == 0x7E || $0 == 0x2F }) else { return token }
+        return token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
     }
 
     /// Appends a token to a pointer.
