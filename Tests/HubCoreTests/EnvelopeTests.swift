@@ -166,7 +166,7 @@ struct EnvelopeTests {
 
     @Test("decodeData maps payload failures under /data (amount as a JSON number → wrongType)")
     func typedPayload() throws {
-        struct Payload: Decodable { var amount: Money }
+        struct Payload: Codable { var amount: Money }
         #expect(try decode(validEnvelope).decodeData(as: Payload.self).amount.amountString == "1234.50")
         let numeric = try decode(with("data", ["amount": ["amount": .number(JSONNumber(text: "1234.5")!), "currency": "CNY"]]))
         do {
@@ -186,7 +186,22 @@ struct EnvelopeTests {
             #expect(error.rule == "R-ID-10")
         }
         let missing = try decode(with("data", [:]))
-        #expect(throws: ValidationError.self) { try missing.decodeData(as: Payload.self) }
+        do {
+            _ = try missing.decodeData(as: Payload.self)
+            Issue.record("accepted a payload without amount")
+        } catch {
+            #expect(error.code == .missingField)
+            #expect(error.pointer == "/data/amount")
+        }
+        // Unknown members are refused, at any depth, as the payload schemas' additionalProperties: false does.
+        let extra = try decode(with("data", ["amount": ["amount": "1.00", "currency": "CNY", "rate": "1"], "memo": "x"]))
+        do {
+            _ = try extra.decodeData(as: Payload.self)
+            Issue.record("accepted unknown members")
+        } catch {
+            #expect(error.code == .unknownField)
+            #expect(error.pointer == "/data/amount/rate")
+        }
     }
 
     @Test("The initializer validates source and dataschema")

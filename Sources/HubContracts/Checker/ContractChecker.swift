@@ -20,7 +20,7 @@ public struct ContractChecker: Sendable {
     /// Checker settings.
     public struct Configuration: Sendable {
         /// Typed payload decoders by message type (e.g. `payments.transfer.request.v1`). Default: the payloads
-        /// defined in this module (``TransferRequest``).
+        /// defined in this module (``TransferRequest``, ``TransferAccepted``, ``HeartbeatPing``).
         public var payloadDecoders: [String: PayloadDecoder]
         /// The `$id` of the envelope schema. Default
         /// `https://huitong.example.com/contracts/schemas/envelope.schema.json`.
@@ -46,7 +46,13 @@ public struct ContractChecker: Sendable {
     public static let builtInPayloadDecoders: [String: PayloadDecoder] = [
         TransferRequest.messageType: { (envelope: Envelope) throws(ValidationError) in
             _ = try envelope.decodeData(as: TransferRequest.self)
-        }
+        },
+        TransferAccepted.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: TransferAccepted.self)
+        },
+        HeartbeatPing.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: HeartbeatPing.self)
+        },
     ]
 
     /// The settings.

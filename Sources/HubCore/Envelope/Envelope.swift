@@ -143,17 +143,23 @@ public struct Envelope: Sendable, Hashable {
     /// - Returns: The canonical JSON bytes.
     public func encode() -> [UInt8] { jsonValue.canonicalBytes() }
 
-    /// Decodes the payload into a typed value, reporting failures with a pointer under `/data`.
+    /// Decodes the payload into a typed value, strictly, reporting failures with a pointer under `/data`.
     ///
     /// Uses `JSONDecoder` over the payload's canonical bytes; types such as ``Money`` and the identifiers validate
     /// while decoding, so a JSON number where an amount string belongs is refused as `wrongType` at
-    /// `/data/.../amount`.
+    /// `/data/.../amount`. Then the decoded value is encoded again and every member of the payload that the type
+    /// did not produce is refused as `unknownField` (payload schemas say `additionalProperties: false`; the Swift
+    /// side must refuse what they refuse).
     /// - Parameter type: The payload type.
     /// - Returns: The decoded payload.
     /// - Throws: `ValidationError` located under `/data`.
-    public func decodeData<Payload: Decodable>(as type: Payload.Type) throws(ValidationError) -> Payload {
+    public func decodeData<Payload: Codable>(as type: Payload.Type) throws(ValidationError) -> Payload {
+        let source = JSONValue.object(data)
+        let payload: Payload
+        let reencoded: JSONValue
         do {
-            return try JSONDecoder().decode(Payload.self, from: Data(JSONValue.object(data).canonicalBytes()))
+            payload = try JSONDecoder().decode(Payload.self, from: Data(source.canonicalBytes()))
+            reencoded = try JSONValue.parse(Array(try JSONEncoder().encode(payload)))
         } catch let error as DecodingError {
             throw Self.validationError(from: error).under("/data")
         } catch let error as ValidationError {
@@ -161,6 +167,37 @@ public struct Envelope: Sendable, Hashable {
         } catch {
             throw ValidationError(
                 .invalidValue, pointer: "/data", rule: "payload", message: "the payload could not be decoded")
+        }
+        if let unknown = Self.firstUnknownMember(in: source, knownFrom: reencoded, pointer: "/data") {
+            throw ValidationError(
+                .unknownField, pointer: unknown, rule: "payload-strict",
+                message: "the payload has a member its type does not define; unknown members are refused")
+        }
+        return payload
+    }
+
+    /// The pointer of the first member of `source` that `known` lacks, recursively.
+    static func firstUnknownMember(in source: JSONValue, knownFrom known: JSONValue, pointer: String) -> String? {
+        switch (source, known) {
+        case (.object(let sourceObject), .object(let knownObject)):
+            for member in sourceObject {
+                let child = JSONPointer.appending(pointer, member.key)
+                guard let knownValue = knownObject[member.key] else { return child }
+                if let found = firstUnknownMember(in: member.value, knownFrom: knownValue, pointer: child) {
+                    return found
+                }
+            }
+            return nil
+        case (.array(let sourceArray), .array(let knownArray)) where sourceArray.count == knownArray.count:
+            for (index, element) in sourceArray.enumerated() {
+                let child = JSONPointer.appending(pointer, String(index))
+                if let found = firstUnknownMember(in: element, knownFrom: knownArray[index], pointer: child) {
+                    return found
+                }
+            }
+            return nil
+        default:
+            return nil
         }
     }
 
@@ -186,9 +223,7 @@ public struct Envelope: Sendable, Hashable {
                 message: "a required member is missing")
         case .dataCorrupted(let context):
             if let underlying = context.underlyingError as? ValidationError {
-                var located = underlying
-                located.pointer = pointer(context.codingPath)
-                return located
+                return underlying.under(pointer(context.codingPath))
             }
             return ValidationError(
                 .invalidFormat, pointer: pointer(context.codingPath), rule: "format",
