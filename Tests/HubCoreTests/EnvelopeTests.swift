@@ -157,6 +157,18 @@ struct EnvelopeTests {
         #expect(first(JSONValue.object(with("data", deep)).canonicalBytes())?.code == .tooLarge)
     }
 
+    @Test("Interpolating or dumping an envelope never shows the payload")
+    func envelopeDescriptionIsLogSafe() throws {
+        let secretAccount = "32050188000000000001"
+        let envelope = try decode(with("data", ["payee": ["account": .string(secretAccount)]]))
+        var dumped = ""
+        dump(envelope, to: &dumped)
+        for rendering in ["\(envelope)", String(reflecting: envelope), dumped] {
+            #expect(!rendering.contains(secretAccount))
+            #expect(rendering.contains("01936f4e-8a3b-7c2d-9e1f-0a1b2c3d4e5f"))
+        }
+    }
+
     @Test("Error messages never echo the offending value")
     func logSafe() {
         let secret = "91320500MA1Q7H2K3B"

@@ -259,3 +259,26 @@ public struct Envelope: Sendable, Hashable {
         }
     }
 }
+
+extension Envelope: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// A log-safe summary: id, type, source and correlation id. The payload is never included, because it holds
+    /// account and ID numbers; interpolating an envelope into a log message cannot leak it.
+    public var description: String {
+        var text = "Envelope(id: \(id), type: \(type), source: \(source)"
+        if let correlationID { text += ", correlationid: \(UUIDText.format(correlationID))" }
+        return text + ")"
+    }
+
+    /// The same log-safe summary plus the payload's member count (never its content).
+    public var debugDescription: String {
+        String(description.dropLast()) + ", data: \(data.count) members)"
+    }
+
+    /// A mirror without the payload, so that `dump` and reflection cannot show it.
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: ["id": id, "type": type, "source": source, "time": time, "dataschema": dataSchema],
+            displayStyle: .struct)
+    }
+}
