@@ -134,7 +134,6 @@ struct SchemaValidator {
         }
     }
 
-    // swiftlint:disable:next function_body_length cyclomatic_complexity
     mutating func validate(_ instance: JSONValue, keywords schema: JSONObject, base: String, pointer: String, depth: Int) {
         if case .string(let reference)? = schema["$ref"] {
             if let (documentURI, target) = registry.resolve(reference, base: base) {

@@ -111,7 +111,7 @@ extension JSONValue {
         return try parser.parseDocument()
     }
 
-    /// Parses JSON text from a string (see ``parse(_:limits:)-(some Collection<UInt8>,_)``).
+    /// Parses JSON text from a string, with the same rules as the byte-level parser.
     /// - Parameters:
     ///   - text: The JSON text.
     ///   - limits: Size and depth limits.
@@ -249,8 +249,7 @@ struct JSONParser {
         }
     }
 
-    /// Length of a valid number starting at `start`, or the offset of the first bad byte as a negative-free check:
-    /// returns the count of bytes consumed by the longest valid prefix, or nil if none.
+    /// The length of the longest RFC 8259 number starting at `start`, or nil if no number starts there.
     static func numberLength(_ bytes: [UInt8], from start: Int) -> Int? {
         var i = start
         let isDigit = { (j: Int) in j < bytes.count && bytes[j] >= 0x30 && bytes[j] <= 0x39 }
