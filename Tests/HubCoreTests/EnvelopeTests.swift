@@ -216,6 +216,33 @@ struct EnvelopeTests {
         }
     }
 
+    @Test("AMQP properties mirror id, type, correlationid and time; a caused message keeps the flow")
+    func transport() throws {
+        var object = validEnvelope
+        object["correlationid"] = nil
+        let command = try decode(object)
+        let properties = command.messageProperties
+        #expect(properties.messageID == "01936f4e-8a3b-7c2d-9e1f-0a1b2c3d4e5f")
+        #expect(properties.type == "payments.transfer.request.v1")
+        #expect(properties.correlationID == properties.messageID)  // the command starts the flow
+        #expect(properties.timestamp == 1_777_624_200)
+        #expect(properties.persistent)
+        #expect(command.routingKey == "payments.transfer.request")
+        let event = try Envelope(
+            causedBy: command, source: "urn:huitong:svc:payments", type: MessageType("payments.transfer.accepted.v1"),
+            dataSchema: "https://huitong.example.com/s.json", data: [:])
+        #expect(event.causationID == command.id.uuid)
+        #expect(event.correlationID == command.id.uuid)
+        #expect(event.enterpriseID == command.enterpriseID)
+        #expect(event.partnerID == nil)
+        #expect(event.id != command.id)
+        let next = try Envelope(
+            causedBy: event, source: "urn:huitong:adp:interbank", type: MessageType("interbank.transfer.sent.v1"),
+            dataSchema: "https://huitong.example.com/s.json", data: [:])
+        #expect(next.correlationID == command.id.uuid)
+        #expect(next.messageProperties.correlationID == properties.messageID)
+    }
+
     @Test("The initializer validates source and dataschema")
     func initializer() throws {
         let type = try MessageType("payments.transfer.accepted.v1")
