@@ -143,7 +143,9 @@ struct ContractsTests {
         // 1. hub.retry declared as topic instead of direct.
         let asyncAPI = copy.appendingPathComponent("asyncapi.json")
         let text = try String(contentsOf: asyncAPI, encoding: .utf8)
-        try text.replacingOccurrences(of: "\"direct\"", with: "\"topic\"").write(to: asyncAPI, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"direct\"", with: "\"topic\"")
+            .replacingOccurrences(of: "schemas/envelope.schema.json", with: "schemas/missing.schema.json")
+            .write(to: asyncAPI, atomically: true, encoding: .utf8)
         // 2. An "invalid" example that is actually valid.
         try FileManager.default.copyItem(
             at: copy.appendingPathComponent("examples/valid/minimal.json"),
@@ -154,6 +156,10 @@ struct ContractsTests {
         #expect(!report.isSuccess)
         let failed = report.entries.filter { !$0.passed }.map(\.name)
         #expect(failed == ["asyncapi.json", "examples/invalid/not-really-invalid.json"])
+        let asyncAPIProblems = report.entries.first { $0.name == "asyncapi.json" }?.problems ?? []
+        #expect(asyncAPIProblems.count == 2, "\(asyncAPIProblems)")
+        #expect(asyncAPIProblems.contains { $0.contains("hub.retry") && $0.contains("direct") })
+        #expect(asyncAPIProblems.contains { $0.contains("does not exist") })
 
         // 3. An unsupported keyword in a schema fails the schema entry.
         let common = copy.appendingPathComponent("schemas/hub/heartbeat-ping.v1.schema.json")

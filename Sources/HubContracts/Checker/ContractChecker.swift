@@ -262,6 +262,16 @@ public struct ContractChecker: Sendable {
         for exchangeName in declared.keys.sorted() where expected[exchangeName] == nil {
             problems.append("exchange \(exchangeName) is not one of the hub's exchanges")
         }
+        // Every reference to another file (e.g. the envelope schema) must name a file that exists.
+        var references: [(String, String)] = []
+        SchemaRegistry.collectReferences(document, pointer: "", into: &references)
+        let directory = url.deletingLastPathComponent()
+        for (pointer, reference) in references where !reference.hasPrefix("#") {
+            let file = SchemaRegistry.split(reference).0
+            if !FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path) {
+                problems.append("$ref at \(pointer) names a file that does not exist")
+            }
+        }
         return Report.Entry(kind: .asyncAPI, name: name, problems: problems)
     }
 
