@@ -281,6 +281,23 @@ struct MessageIDTests {
         #expect(MessageID.Generator(now: { instant }).next().date.timeIntervalSince1970 == 1_795_348_800.123)
     }
 
+    @Test("One generator shared by concurrent tasks gives unique ids")
+    func concurrentGeneration() async {
+        let generator = MessageID.Generator()
+        let ids = await withTaskGroup(of: [MessageID].self) { group in
+            for _ in 0..<8 {
+                group.addTask { (0..<2000).map { _ in generator.next() } }
+            }
+            var all: [MessageID] = []
+            for await batch in group {
+                #expect(batch == batch.sorted())  // increasing within each task
+                all += batch
+            }
+            return all
+        }
+        #expect(Set(ids).count == 16_000)
+    }
+
     @Test("A clock that goes backwards does not make ids go backwards")
     func backwardsClock() {
         final class Clock: Sendable {
