@@ -1,1 +1,0 @@
-// HubContracts: placeholder until the module lands.
