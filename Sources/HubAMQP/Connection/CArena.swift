@@ -234,3 +234,44 @@ enum CDecode {
         return (result, has(AMQP_BASIC_DELIVERY_MODE_FLAG) ? properties.delivery_mode : nil)
     }
 }
+
+// MARK: - Wire form of field tables (what rabbitmq-c puts on the socket)
+
+enum FieldTableCodec {
+    /// Encodes a field table as AMQP 0-9-1 wire bytes (32-bit length prefix, then entries).
+    static func encode(_ fields: [String: AMQPFieldValue]) throws(AMQPError) -> [UInt8] {
+        let arena = CArena()
+        var table = arena.table(fields)
+        var capacity = 4096
+        while capacity <= 1 << 26 {
+            var buffer = [UInt8](repeating: 0, count: capacity)
+            var offset = 0
+            let status = buffer.withUnsafeMutableBytes { raw -> Int32 in
+                amqp_encode_table(amqp_bytes_t(len: raw.count, bytes: raw.baseAddress), &table, &offset)
+            }
+            if status == AMQP_STATUS_OK.rawValue { return Array(buffer[..<offset]) }
+            guard status == AMQP_STATUS_TABLE_TOO_BIG.rawValue else {
+                throw AMQPError(.protocolError, "could not encode a field table", detail: AMQPConnection.statusText(status))
+            }
+            capacity *= 4
+        }
+        throw AMQPError(.protocolError, "field table too large to encode")
+    }
+
+    /// Decodes AMQP 0-9-1 wire bytes of a field table.
+    static func decode(_ bytes: [UInt8]) throws(AMQPError) -> [String: AMQPFieldValue] {
+        var pool = amqp_pool_t()
+        init_amqp_pool(&pool, 4096)
+        defer { empty_amqp_pool(&pool) }
+        var copy = bytes
+        var table = amqp_table_t()
+        var offset = 0
+        let status = copy.withUnsafeMutableBytes { raw -> Int32 in
+            amqp_decode_table(amqp_bytes_t(len: raw.count, bytes: raw.baseAddress), &pool, &table, &offset)
+        }
+        guard status == AMQP_STATUS_OK.rawValue else {
+            throw AMQPError(.protocolError, "could not decode a field table", detail: AMQPConnection.statusText(status))
+        }
+        return CDecode.table(table)
+    }
+}
