@@ -88,7 +88,7 @@ struct AMQPConfigurationTests {
         Rejected(url: "amqp://u:s3cretPW@h:0/v", mentions: "port"),
         Rejected(url: "amqp://u:s3cretPW@h:65536/v", mentions: "port"),
         Rejected(url: "amqp://u:s3cretPW@h:abc/v", mentions: "port"),
-        Rejected(url: "amqp://u:s3cretPW:5672/v", mentions: "more than one':'"),
+        Rejected(url: "amqp://u:s3cretPW:5672/v", mentions: "more than one ':'"),
         Rejected(url: "amqp://u:s3cretPW@h/v?heartbeat=-1", mentions: "heartbeat"),
         Rejected(url: "amqp://u:s3cretPW@h/v?heartbeat=ten", mentions: "heartbeat"),
         Rejected(url: "amqp://u:s3cretPW@h/v?heartbeat=70000", mentions: "heartbeat"),
