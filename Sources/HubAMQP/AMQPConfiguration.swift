@@ -102,7 +102,8 @@ public struct AMQPConfiguration: Sendable, Hashable {
     public var frameMax: Int
     /// TLS settings; nil for plain `amqp://`.
     public var tls: TLS?
-    /// The client-provided connection name, shown by `rabbitmqctl list_connections user_provided_name`.
+    /// The client-provided connection name (client property `connection_name`): the management UI's
+    /// `user_provided_name`; RabbitMQ 3.10's `rabbitmqctl list_connections client_properties` shows it.
     public var connectionName: String?
     /// How long a publish waits for its confirm before failing with `timeout` (default 30 s).
     public var publishTimeout: Duration

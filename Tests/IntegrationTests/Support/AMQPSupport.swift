@@ -62,12 +62,17 @@ enum AMQPSupport {
     }
 
     /// The broker-side ids (`pid`) of the connections whose client-provided name is `name`.
+    ///
+    /// RabbitMQ 3.10's `list_connections` has no `user_provided_name` column; the name is the `connection_name`
+    /// entry of `client_properties`. Test names are unique, so a line that contains the name is that connection.
     static func connectionPIDs(named name: String) throws -> [String] {
-        try rabbitmqctl(["-q", "list_connections", "pid", "user_provided_name"])
+        try rabbitmqctl(["-q", "list_connections", "--no-table-headers", "pid", "client_properties"])
             .split(separator: "\n")
             .compactMap { line -> String? in
-                let columns = line.split(separator: "\t")
-                guard columns.count >= 2, columns[1] == name else { return nil }
+                let columns = line.split(separator: "\t", maxSplits: 1)
+                guard columns.count == 2, columns[1].contains("\"\(name)\"") || columns[1].contains(">>\(name)<<")
+                    || columns[1].contains(name)
+                else { return nil }
                 return String(columns[0])
             }
     }
@@ -106,6 +111,22 @@ enum AMQPSupport {
         for queue in queues { _ = try? await connection.deleteQueue(queue) }
         for exchange in exchanges { try? await connection.deleteExchange(exchange) }
         await connection.close()
+    }
+
+    /// Runs `body`, then deletes the queues and exchanges whatever happened.
+    static func withCleanup<R: Sendable>(
+        queues: [String],
+        exchanges: [String] = [],
+        _ body: () async throws -> R
+    ) async throws -> R {
+        do {
+            let result = try await body()
+            await cleanUp(queues: queues, exchanges: exchanges)
+            return result
+        } catch {
+            await cleanUp(queues: queues, exchanges: exchanges)
+            throw error
+        }
     }
 
     /// A test message with a numbered id.
