@@ -210,7 +210,10 @@ private struct Pump: Sendable {
                     return
                 }
                 do {
-                    guard let raw = try await connection.nextDelivery(timeout: pollInterval) else { continue }
+                    // While the application holds unsettled deliveries, their acks queue behind the poll on the
+                    // connection's thread: poll briefly so an ack waits at most a few milliseconds.
+                    let timeout = session.outstandingCount > 0 ? min(pollInterval, .milliseconds(5)) : pollInterval
+                    guard let raw = try await connection.nextDelivery(timeout: timeout) else { continue }
                     let delivery = Delivery(
                         body: raw.body, exchange: raw.exchange, routingKey: raw.routingKey,
                         redelivered: raw.redelivered, deliveryTag: raw.deliveryTag, properties: raw.properties,
