@@ -190,6 +190,20 @@ struct AMQPFaultTests {
         }
     }
 
+    @Test("amqps:// to the broker's plain AMQP port → tlsFailed")
+    func tlsAgainstPlainPort() async throws {
+        let plain = try AMQPConfiguration(url: AMQPSupport.url)
+        var configuration = plain
+        configuration.tls = AMQPConfiguration.TLS(verifyPeer: false)
+        configuration.connectionTimeout = .seconds(5)
+        await #expect {
+            _ = try await AMQPConnection.connect(configuration: configuration, logger: AMQPSupport.logger)
+        } throws: { error in
+            guard let error = error as? AMQPError else { return false }
+            return error.code == .tlsFailed && !error.description.contains(plain.password + "@")
+        }
+    }
+
     @Test("unknown vhost → vhostNotFound")
     func unknownVhost() async throws {
         var configuration = try AMQPSupport.configuration(name: "test-vhost")

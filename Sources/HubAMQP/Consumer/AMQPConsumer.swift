@@ -96,9 +96,12 @@ public struct DeliverySequence: AsyncSequence, Sendable {
         /// - Returns: The delivery.
         /// - Throws: ``AMQPError`` when consuming failed for good.
         public mutating func next() async throws -> Delivery? {
-            guard let delivery = try await base.next() else { return nil }
-            session.handedOut(delivery)
-            return delivery
+            while let delivery = try await base.next() {
+                // A delivery buffered before its connection died cannot be acked; the broker redelivers it, so
+                // skip it (this also keeps the buffer within one connection's prefetch).
+                if session.handedOut(delivery) { return delivery }
+            }
+            return nil
         }
     }
 }
@@ -127,12 +130,13 @@ final class ConsumerSession: Sendable {
         }
     }
 
-    func handedOut(_ delivery: Delivery) {
+    /// Records a delivery handed to the application; false when it belongs to a dead connection.
+    func handedOut(_ delivery: Delivery) -> Bool {
         let key = ObjectIdentifier(delivery.acknowledger.connection)
-        state.withLock {
-            if $0.current == key && $0.generation == delivery.acknowledger.generation {
-                $0.outstanding.insert(delivery.deliveryTag)
-            }
+        return state.withLock {
+            guard $0.current == key && $0.generation == delivery.acknowledger.generation else { return false }
+            $0.outstanding.insert(delivery.deliveryTag)
+            return true
         }
     }
 
@@ -218,6 +222,13 @@ private struct Pump: Sendable {
                         body: raw.body, exchange: raw.exchange, routingKey: raw.routingKey,
                         redelivered: raw.redelivered, deliveryTag: raw.deliveryTag, properties: raw.properties,
                         deliveryMode: raw.deliveryMode, acknowledger: acknowledger
+                    )
+                    logger.debug(
+                        "amqp delivery received",
+                        metadata: [
+                            "amqp.delivery_tag": "\(raw.deliveryTag)",
+                            "hub.message.id": "\(raw.properties.messageID ?? "-")",
+                        ]
                     )
                     continuation.yield(delivery)
                 } catch {
