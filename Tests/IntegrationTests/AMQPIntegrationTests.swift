@@ -161,6 +161,32 @@ struct AMQPIntegrationTests {
         }
     }
 
+    @Test("a full queue with x-overflow reject-publish → nacked; the channel is reopened and publishing goes on")
+    func nacked() async throws {
+        let queue = AMQPSupport.uniqueName("nack")
+        let topology = Topology(queues: [
+            Topology.Queue(
+                name: queue, kind: .classic,
+                extraArguments: ["x-max-length": .int(1), "x-overflow": .string("reject-publish")]
+            )
+        ])
+        try await AMQPSupport.withCleanup(queues: [queue]) {
+            try await AMQPPublisher.withPublisher(
+                configuration: AMQPSupport.configuration(name: "test-nack"), topology: topology,
+                logger: AMQPSupport.logger
+            ) { publisher in
+                try await publisher.publish(AMQPSupport.message(exchange: "", routingKey: queue, number: 1))
+                await #expect {
+                    try await publisher.publish(AMQPSupport.message(exchange: "", routingKey: queue, number: 2))
+                } throws: { ($0 as? AMQPError)?.code == .nacked }
+                try await AMQPSupport.withConnection { try await $0.purgeQueue(queue) }
+                try await publisher.publish(AMQPSupport.message(exchange: "", routingKey: queue, number: 3))
+            }
+            let status = try await AMQPSupport.withConnection { try await $0.queueStatus(queue) }
+            #expect(status.messageCount == 1)
+        }
+    }
+
     @Test("publishing to a missing exchange fails with channelClosed (404) and the publisher recovers")
     func missingExchange() async throws {
         let queue = AMQPSupport.uniqueName("missing-x")

@@ -545,7 +545,7 @@ public actor AMQPConnection {
             }
             next = end
         }
-        amqp_maybe_release_buffers(state)
+        if let state { amqp_maybe_release_buffers(state) }
         return outcomes.map { $0 ?? .failure(AMQPError(.protocolError, "no confirm recorded")) }
     }
 

@@ -86,6 +86,7 @@ enum AMQPSupport {
     }
 
     /// Runs `body` with an open connection and closes it afterwards.
+    @discardableResult
     static func withConnection<R: Sendable>(
         name: String = "test-admin",
         _ body: (AMQPConnection) async throws -> R
