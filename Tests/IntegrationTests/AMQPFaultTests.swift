@@ -165,6 +165,86 @@ struct AMQPFaultTests {
         }
     }
 
+    @Test("heartbeat=2: an idle consumer keeps its connection for 7 s and then receives a new message")
+    func heartbeatKeepsIdleConsumer() async throws {
+        let queue = AMQPSupport.uniqueName("heartbeat-con")
+        let name = AMQPSupport.uniqueName("heartbeat-con")
+        let topology = Topology(queues: [Topology.Queue(name: queue, kind: .classic)])
+        try await AMQPSupport.withCleanup(queues: [queue]) {
+            try await AMQPSupport.withConnection { try await $0.declare(topology) }
+            let consumer = AMQPConsumer(
+                configuration: try AMQPSupport.configuration(name: name, query: "heartbeat=2"), logger: AMQPSupport.logger
+            )
+            let deliveries = consumer.consume(queue: queue, prefetch: 1)
+            try await withThrowingTaskGroup(of: Int?.self) { group in
+                group.addTask {
+                    for try await delivery in deliveries {
+                        try await delivery.ack()
+                        return AMQPSupport.number(of: delivery)
+                    }
+                    return nil
+                }
+                try await Task.sleep(for: .seconds(1))
+                let before = try AMQPSupport.connectionPIDs(named: name)
+                try await Task.sleep(for: .seconds(6))
+                try await AMQPPublisher.withPublisher(
+                    configuration: AMQPSupport.configuration(name: "test-heartbeat-con-pub"), logger: AMQPSupport.logger
+                ) { try await $0.publish(AMQPSupport.message(exchange: "", routingKey: queue, number: 42)) }
+                let number = try await group.next() ?? nil
+                let after = try AMQPSupport.connectionPIDs(named: name)
+                await deliveries.stop()
+                #expect(number == 42)
+                #expect(before.count == 1)
+                #expect(before == after, "the consumer's connection was replaced: heartbeats were missed")
+            }
+        }
+    }
+
+    @Test("cancelling the iterating task cancels the consumer, still lets a delivered message be acked, then closes")
+    func cancellationDrains() async throws {
+        let queue = AMQPSupport.uniqueName("cancel")
+        let topology = Topology(queues: [Topology.Queue(name: queue, kind: .classic)])
+        try await AMQPSupport.withCleanup(queues: [queue]) {
+            try await AMQPPublisher.withPublisher(
+                configuration: AMQPSupport.configuration(name: "test-cancel-pub"), topology: topology,
+                logger: AMQPSupport.logger
+            ) { publisher in
+                _ = try await publisher.publish(
+                    batch: (1...3).map { AMQPSupport.message(exchange: "", routingKey: queue, number: $0) }
+                )
+            }
+            let consumer = AMQPConsumer(
+                configuration: try AMQPSupport.configuration(name: "test-cancel-con"), logger: AMQPSupport.logger
+            )
+            let deliveries = consumer.consume(queue: queue, prefetch: 1)
+            let held = Box<Delivery?>(nil)
+            let iterating = Task {
+                for try await delivery in deliveries {
+                    held.withValue { $0 = delivery }
+                    try await Task.sleep(for: .seconds(3_600))  // "processing", until cancelled
+                }
+            }
+            while held.get == nil { try await Task.sleep(for: .milliseconds(20)) }
+            iterating.cancel()
+            _ = await iterating.result
+            // Wait until the broker shows the consumer cancelled (basic.cancel sent)...
+            var consumers: UInt32 = 1
+            for _ in 0..<500 where consumers > 0 {
+                consumers = try await AMQPSupport.withConnection { try await $0.queueStatus(queue) }.consumerCount
+                if consumers > 0 { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(consumers == 0)
+            // ...yet the connection is still open for the delivery already handed out: its ack succeeds.
+            let delivery = try #require(held.get)
+            try await delivery.ack()
+            await deliveries.stop()
+
+            let status = try await AMQPSupport.withConnection { try await $0.queueStatus(queue) }
+            #expect(status.messageCount == 2)  // the acked one is gone; the others were never delivered or returned
+            #expect(status.consumerCount == 0)
+        }
+    }
+
     @Test("wrong password → authenticationFailed, and the password is in no message")
     func wrongPassword() async throws {
         var configuration = try AMQPSupport.configuration(name: "test-wrong-password")

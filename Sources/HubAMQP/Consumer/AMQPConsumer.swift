@@ -75,7 +75,8 @@ public struct DeliverySequence: AsyncSequence, Sendable {
     let session: ConsumerSession
 
     /// Cancels the consumer (`basic.cancel`), waits for handed-out deliveries to be settled (up to the drain
-    /// timeout), closes the connection and ends the sequence.
+    /// timeout), closes the connection and ends the sequence. Leaving the `for try await` loop (break, error,
+    /// cancellation) starts the same shutdown; `stop()` also waits for it to finish.
     public func stop() async {
         session.requestStop()
         await session.waitForPump()
@@ -84,13 +85,14 @@ public struct DeliverySequence: AsyncSequence, Sendable {
     /// Creates the iterator; iterate once.
     /// - Returns: The iterator.
     public func makeAsyncIterator() -> Iterator {
-        Iterator(base: stream.makeAsyncIterator(), session: session)
+        Iterator(base: stream.makeAsyncIterator(), session: session, lifetime: IterationLifetime(session: session))
     }
 
     /// The iterator.
     public struct Iterator: AsyncIteratorProtocol {
         var base: AsyncThrowingStream<Delivery, any Error>.Iterator
         let session: ConsumerSession
+        let lifetime: IterationLifetime
 
         /// The next delivery, or nil when the consumer stopped.
         /// - Returns: The delivery.
@@ -104,6 +106,15 @@ public struct DeliverySequence: AsyncSequence, Sendable {
             return nil
         }
     }
+}
+
+/// Ends intake when the iteration ends: a `for try await` loop that exits by `break`, by an error, or because its
+/// task was cancelled drops its iterator, and the consumer then cancels and drains. Only a flag is set here; the
+/// pump does the work.
+final class IterationLifetime: Sendable {
+    private let session: ConsumerSession
+    init(session: ConsumerSession) { self.session = session }
+    deinit { session.requestStop() }
 }
 
 /// Shared state of one consumer: stop request, the pump task and the deliveries handed out but not settled.
