@@ -176,13 +176,14 @@ struct AMQPFaultTests {
                 configuration: try AMQPSupport.configuration(name: name, query: "heartbeat=2"), logger: AMQPSupport.logger
             )
             let deliveries = consumer.consume(queue: queue, prefetch: 1)
-            try await withThrowingTaskGroup(of: Int?.self) { group in
+            try await withThrowingTaskGroup(of: (Int?, [String]).self) { group in
                 group.addTask {
                     for try await delivery in deliveries {
                         try await delivery.ack()
-                        return AMQPSupport.number(of: delivery)
+                        // Read the connection list while still iterating (leaving the loop closes the consumer).
+                        return (AMQPSupport.number(of: delivery), try AMQPSupport.connectionPIDs(named: name))
                     }
-                    return nil
+                    return (nil, [])
                 }
                 try await Task.sleep(for: .seconds(1))
                 let before = try AMQPSupport.connectionPIDs(named: name)
@@ -190,8 +191,7 @@ struct AMQPFaultTests {
                 try await AMQPPublisher.withPublisher(
                     configuration: AMQPSupport.configuration(name: "test-heartbeat-con-pub"), logger: AMQPSupport.logger
                 ) { try await $0.publish(AMQPSupport.message(exchange: "", routingKey: queue, number: 42)) }
-                let number = try await group.next() ?? nil
-                let after = try AMQPSupport.connectionPIDs(named: name)
+                let (number, after) = try await group.next() ?? (nil, [])
                 await deliveries.stop()
                 #expect(number == 42)
                 #expect(before.count == 1)
