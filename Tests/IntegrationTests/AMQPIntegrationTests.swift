@@ -73,7 +73,7 @@ struct AMQPIntegrationTests {
         #expect(properties.version?.hasPrefix("3.") == true)
     }
 
-    @Test("a windowed batch of 10,000 is confirmed, then all consumed")
+    @Test("a windowed batch of 10,000 (and 500 single publishes) is confirmed, then all consumed")
     func windowedBatch() async throws {
         let queue = AMQPSupport.uniqueName("batch")
         let topology = Topology(queues: [Topology.Queue(name: queue)])
@@ -88,6 +88,17 @@ struct AMQPIntegrationTests {
             ) { publisher in
                 try await publisher.publish(batch: messages, window: 500)
             }
+            // For comparison: one at a time, each waiting for its own confirm.
+            let single = 500
+            let singleStart = ContinuousClock.now
+            try await AMQPPublisher.withPublisher(
+                configuration: AMQPSupport.configuration(name: "test-single-pub"), logger: AMQPSupport.logger
+            ) { publisher in
+                for number in count..<(count + single) {
+                    try await publisher.publish(AMQPSupport.message(exchange: "", routingKey: queue, number: number))
+                }
+            }
+            let singleTime = ContinuousClock.now - singleStart
             let publishTime = ContinuousClock.now - publishStart
             let failures = outcomes.filter { if case .failure = $0 { true } else { false } }
             #expect(outcomes.count == count)
@@ -104,22 +115,23 @@ struct AMQPIntegrationTests {
                 if let number = AMQPSupport.number(of: delivery) { seen.insert(number) }
                 sinceAck += 1
                 // Multiple-ack every 100 deliveries (and at the end).
-                if sinceAck == 100 || seen.count == count {
+                if sinceAck == 100 || seen.count == count + single {
                     try await delivery.ack(multiple: true)
                     sinceAck = 0
                 }
-                if seen.count == count { break }
+                if seen.count == count + single { break }
             }
             await deliveries.stop()
             let consumeTime = ContinuousClock.now - consumeStart
-            #expect(seen.count == count)
+            #expect(seen.count == count + single)
 
-            func rate(_ duration: Duration) -> Int {
+            func rate(_ duration: Duration, _ count: Int = count) -> Int {
                 let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
                 return Int(Double(count) / max(seconds, 0.001))
             }
+            print("AMQP single: published+confirmed \(single) one at a time in \(singleTime) (\(rate(singleTime, single)) msgs/s)")
             print("AMQP batch: published+confirmed \(count) in \(publishTime) (\(rate(publishTime)) msgs/s, window 500, quorum queue)")
-            print("AMQP batch: consumed+acked \(count) in \(consumeTime) (\(rate(consumeTime)) msgs/s, prefetch 500)")
+            print("AMQP batch: consumed+acked \(count + single) in \(consumeTime) (\(rate(consumeTime, count + single)) msgs/s, prefetch 500)")
             let status = try await AMQPSupport.withConnection { try await $0.queueStatus(queue) }
             #expect(status.messageCount == 0)
         }
