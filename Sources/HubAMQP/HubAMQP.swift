@@ -1,1 +1,0 @@
-// HubAMQP: placeholder until the module lands.
