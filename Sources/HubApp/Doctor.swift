@@ -1,3 +1,5 @@
+import Foundation
+
 import HubAMQP
 import HubStore
 public import Logging

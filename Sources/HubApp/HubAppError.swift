@@ -1,3 +1,5 @@
+import Foundation
+
 /// A failure of the hub application that an operator must act on: one line that says what failed and how to fix it.
 ///
 /// `description` is safe to log and to print: it never contains a password, a message body or a personal

@@ -1,6 +1,6 @@
 import HubAMQP
 import HubCore
-import HubStore
+public import HubStore
 public import Logging
 
 /// `huitong migrate`: applies pending migrations of every component, or lists them.

@@ -78,8 +78,7 @@ public struct HubServer: Sendable {
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 // Operators and tests read this line to find the port (it matters with --http-port 0).
-                print("listening on http://\(host):\(port)")
-                fflush(stdout)
+                FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))
             },
             logger: logger
         )
