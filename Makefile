@@ -5,6 +5,13 @@ SHELL := /bin/bash
 SWIFT ?= swift
 BUILD_FLAGS ?=
 
+# The hub and the tests find the local servers through these; the ports follow deploy/local/servers.sh.
+HUITONG_AMQP_PORT ?= 5673
+HUITONG_PG_PORT ?= 5433
+export HUITONG_AMQP_PORT HUITONG_PG_PORT
+export HUITONG_AMQP_URL ?= amqp://huitong:huitong@127.0.0.1:$(HUITONG_AMQP_PORT)/huitong
+export HUITONG_DATABASE_URL ?= postgres://huitong:huitong@127.0.0.1:$(HUITONG_PG_PORT)/huitong
+
 .PHONY: run test setup servers build down status clean-local check-swift
 
 check-swift:

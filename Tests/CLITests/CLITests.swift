@@ -19,7 +19,7 @@ struct CLITests {
     @Test("doctor: wrong broker password is one line with the fix, exit 1, no password echoed")
     func doctorWrongPassword() async throws {
         var env = environment
-        env["HUITONG_AMQP_URL"] = "amqp://huitong:not-the-password@127.0.0.1:5673/huitong"
+        env["HUITONG_AMQP_URL"] = CLI.amqpURL.replacingOccurrences(of: "huitong:huitong@", with: "huitong:not-the-password@")
         let result = try await CLI.run(["doctor"], environment: env)
         #expect(result.status == 1)
         let output = result.stdout + result.stderr
@@ -30,7 +30,7 @@ struct CLITests {
     @Test("doctor: a server that is down is reported with its fix within the timeout")
     func doctorServerDown() async throws {
         var env = environment
-        env["HUITONG_DATABASE_URL"] = "postgres://huitong:huitong@127.0.0.1:1/huitong"
+        env["HUITONG_DATABASE_URL"] = "postgres://huitong:huitong@127.0.0.1:1/huitong"  // nothing listens on port 1
         env["HUITONG_CONNECT_TIMEOUT"] = "2"
         let result = try await CLI.run(["doctor"], environment: env, timeout: .seconds(30))
         #expect(result.status == 1)
@@ -40,7 +40,7 @@ struct CLITests {
     @Test("doctor: a missing vhost is named")
     func doctorMissingVhost() async throws {
         var env = environment
-        env["HUITONG_AMQP_URL"] = "amqp://huitong:huitong@127.0.0.1:5673/no-such-vhost"
+        env["HUITONG_AMQP_URL"] = CLI.amqpURL.replacingOccurrences(of: "/huitong", with: "/no-such-vhost")
         let result = try await CLI.run(["doctor"], environment: env)
         #expect(result.status == 1)
         #expect(result.stdout.contains("vhost"))

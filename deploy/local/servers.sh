@@ -31,7 +31,8 @@ HUB_VHOST=huitong
 HUB_DB=huitong
 
 RMQ_DIR="$LOCAL/rabbitmq"
-RMQ_NODE="huitong@localhost"
+# Another port gets another node name, so that two checkouts can run side by side (they share epmd).
+if [ "$AMQP_PORT" = 5673 ]; then RMQ_NODE="huitong@localhost"; else RMQ_NODE="huitong-$AMQP_PORT@localhost"; fi
 RMQ_PID="$RMQ_DIR/rabbitmq.pid"
 PG_DIR="$LOCAL/postgres"
 PG_DATA="$PG_DIR/data"
