@@ -42,7 +42,14 @@ extension HubAppError {
         }
         let at = "\(configuration.host):\(configuration.port)"
         switch error.code {
-        case .brokerUnreachable, .timeout:
+        case .timeout:
+            return HubAppError(
+                .brokerUnavailable,
+                "broker at \(at) accepted the connection but did not answer within \(configuration.connectionTimeout)",
+                fix: "check that \(at) is a RabbitMQ AMQP port and the broker is healthy, or raise HUITONG_CONNECT_TIMEOUT",
+                underlying: error
+            )
+        case .brokerUnreachable:
             return HubAppError(
                 .brokerUnavailable,
                 "broker is not reachable at \(at) (\(error.code))",
@@ -82,7 +89,14 @@ extension HubAppError {
         }
         let at = "\(configuration.host):\(configuration.port)"
         switch error.code {
-        case .connectionFailed, .timeout:
+        case .timeout:
+            return HubAppError(
+                .databaseUnavailable,
+                "database at \(at) did not answer within \(configuration.connectTimeout)",
+                fix: "check that \(at) is a PostgreSQL port and the server is healthy, or raise HUITONG_CONNECT_TIMEOUT",
+                underlying: error
+            )
+        case .connectionFailed:
             return HubAppError(
                 .databaseUnavailable,
                 "database is not reachable at \(at) (\(error.code))",

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 
 /// The `huitong` binary, run as an operator would, against the local servers of `deploy/local`.
@@ -35,6 +36,20 @@ struct CLITests {
         let result = try await CLI.run(["doctor"], environment: env, timeout: .seconds(30))
         #expect(result.status == 1)
         #expect(result.stdout.contains("servers.sh up") || result.stdout.contains("running"))
+    }
+
+    @Test("doctor: servers that accept TCP but never answer fail within the connect timeout, not hang")
+    func doctorSilentServer() async throws {
+        let listener = try SilentListener()
+        defer { listener.close() }
+        var env = environment
+        env["HUITONG_AMQP_URL"] = "amqp://u:p@127.0.0.1:\(listener.port)/"
+        env["HUITONG_DATABASE_URL"] = "postgres://u:p@127.0.0.1:\(listener.port)/db"
+        env["HUITONG_CONNECT_TIMEOUT"] = "1"
+        let result = try await CLI.run(["doctor"], environment: env, timeout: .seconds(30))
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("broker at 127.0.0.1:\(listener.port) accepted the connection but did not answer"))
+        #expect(result.stdout.contains("database at 127.0.0.1:\(listener.port) did not answer"))
     }
 
     @Test("doctor: a missing vhost is named")
@@ -180,4 +195,31 @@ struct CLITests {
 struct CLIError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// A TCP listener that completes handshakes (the kernel does) but never reads or writes: a hung server.
+final class SilentListener {
+    let fd: Int32
+    let port: Int
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw CLIError("socket() failed") }
+        self.fd = fd
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else { throw CLIError("bind/listen failed") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() { _ = Glibc.close(fd) }
 }
