@@ -297,6 +297,30 @@ struct AMQPFaultTests {
         }
     }
 
+    @Test("deleting the queue under a consumer ends its sequence with a 404 after one resubscribe attempt")
+    func queueDeletedUnderConsumer() async throws {
+        let queue = AMQPSupport.uniqueName("deleted")
+        try await AMQPSupport.withCleanup(queues: [queue]) {
+            try await AMQPSupport.withConnection {
+                try await $0.declare(Topology(queues: [Topology.Queue(name: queue, kind: .classic)]))
+            }
+            let consumer = AMQPConsumer(
+                configuration: try AMQPSupport.configuration(name: "test-deleted-con"), logger: AMQPSupport.logger
+            )
+            let deliveries = consumer.consume(queue: queue)
+            var consumers: UInt32 = 0
+            for _ in 0..<500 where consumers == 0 {
+                consumers = try await AMQPSupport.withConnection { try await $0.queueStatus(queue) }.consumerCount
+                if consumers == 0 { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(consumers == 1)
+            try await AMQPSupport.withConnection { try await $0.deleteQueue(queue) }
+            await #expect {
+                for try await _ in deliveries {}
+            } throws: { ($0 as? AMQPError)?.replyCode == 404 }
+        }
+    }
+
     @Test("a consumer whose first connection fails ends its sequence with that error")
     func consumerFirstFailure() async throws {
         let consumer = AMQPConsumer(

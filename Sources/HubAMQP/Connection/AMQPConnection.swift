@@ -174,6 +174,14 @@ public actor AMQPConnection {
             "product": .string("huitong"),
             "platform": .string("Swift"),
             "information": .string("Huitong integration hub (rabbitmq-c \(String(cString: amqp_version())))"),
+            // Without consumer_cancel_notify the broker silently stops a consumer whose queue is deleted.
+            "capabilities": .table([
+                "authentication_failure_close": .bool(true),
+                "consumer_cancel_notify": .bool(true),
+                "publisher_confirms": .bool(true),
+                "basic.nack": .bool(true),
+                "exchange_exchange_bindings": .bool(true),
+            ]),
         ]
         if let name = configuration.connectionName { properties["connection_name"] = .string(name) }
         var table = arena.table(properties)

@@ -244,12 +244,18 @@ private struct Pump: Sendable {
                     continuation.yield(delivery)
                 } catch {
                     await connection.close()
-                    guard Self.isTransient(error) else {
+                    // A channel-level close while consuming (e.g. 406 after an ack of an unknown tag, or the broker
+                    // cancelling the consumer) is recovered like a connection loss: reconnect and resubscribe; the
+                    // broker redelivers what was unacked. If the queue is gone, resubscribing fails and ends the
+                    // sequence with that error.
+                    let recoverable = Self.isTransient(error)
+                        || [.channelClosed, .preconditionFailed].contains(error.code)
+                    guard recoverable else {
                         logger.debug("amqp consumer failed", metadata: ["error.type": "\(error.amqpErrorType)"])
                         continuation.finish(throwing: error)
                         return
                     }
-                    logger.info("amqp consumer connection lost", metadata: ["error.type": "\(error.amqpErrorType)"])
+                    logger.info("amqp consumer lost its connection or channel, reconnecting", metadata: ["error.type": "\(error.amqpErrorType)"])
                     attempt = 1
                     await sleepUnlessStopped(configuration.reconnect.delay(attempt: attempt))
                     break
