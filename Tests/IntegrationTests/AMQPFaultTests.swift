@@ -70,7 +70,13 @@ struct AMQPFaultTests {
                         }
                     }
                     // Kill both connections from the broker once a quarter is confirmed and some are consumed.
-                    if !killed && confirmed.get.count >= total / 4 && received.get.count >= 100 {
+                    if !killed && confirmed.get.count >= total / 4 {
+                        // Let the consumer get going (bounded wait), so that both sides die mid-stream whatever the
+                        // relative speed of publishing and consuming on this machine.
+                        let catchUp = ContinuousClock.now + .seconds(30)
+                        while received.get.count < 100 && ContinuousClock.now < catchUp {
+                            try await Task.sleep(for: .milliseconds(10))
+                        }
                         killed = true
                         let closedPublisher = try AMQPSupport.closeConnections(named: publisherName)
                         let closedConsumer = try AMQPSupport.closeConnections(named: consumerName)
