@@ -128,7 +128,7 @@ struct AMQPConfigurationTests {
             url: "amqp://hub:Very%2FSecret@127.0.0.1:5673/%2f?heartbeat=2&connection_timeout=1500"
         )
         let redacted = configuration.redactedURL
-        #expect(redacted == "amqp://hub:***@127.0.0.1:5673/%2f?heartbeat=2&connection_timeout=1500")
+        #expect(redacted == "amqp://hub:***@127.0.0.1:5673/%2F?heartbeat=2&connection_timeout=1500")
         #expect(!redacted.contains("Secret"))
         let reparsed = try AMQPConfiguration(url: redacted)
         #expect(reparsed.host == configuration.host)
