@@ -33,15 +33,15 @@ final class LaneBuffer<Element: Sendable>: Sendable {
     /// Adds an element; false when the buffer was finished (the element is not taken).
     @discardableResult
     func append(_ element: Element) -> Bool {
-        let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard !state.finished else { return nil }
+        let (appended, continuation) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
+            guard !state.finished else { return (false, nil) }
             state.items.append(element)
-            guard let waiter = state.waiter, state.count >= waiter.needed else { return nil }
+            guard let waiter = state.waiter, state.count >= waiter.needed else { return (true, nil) }
             state.waiter = nil
-            return waiter.continuation
+            return (true, waiter.continuation)
         }
         continuation?.resume()
-        return true
+        return appended
     }
 
     /// Ends intake: waiting and later ``nextBatch`` calls return what is left, then nil.
