@@ -79,6 +79,11 @@ let package = Package(
             ]
         ),
 
+        // MARK: Runtime
+        .target(name: "HubRuntime", dependencies: ["HubCore", "HubAMQP", "HubStore",
+            .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
+
         // MARK: Composition root
         .target(
             name: "HubApp",
@@ -88,6 +93,7 @@ let package = Package(
                 "HubAMQP",
                 "HubStore",
                 "HubCrypto",
+                "HubRuntime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -116,10 +122,11 @@ let package = Package(
         .testTarget(name: "HubCryptoTests", dependencies: ["HubCrypto"]),
         .testTarget(name: "HubAMQPTests", dependencies: ["HubAMQP", "HubCore"]),
         .testTarget(name: "HubStoreTests", dependencies: ["HubStore", "HubCore"]),
+        .testTarget(name: "HubRuntimeTests", dependencies: ["HubRuntime", "HubCore"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "HubAMQP", "HubStore", "HubCore", "HubApp",
+                "HubAMQP", "HubStore", "HubCore", "HubApp", "HubRuntime",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

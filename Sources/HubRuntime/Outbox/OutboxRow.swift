@@ -1,0 +1,68 @@
+import Foundation
+import HubCore
+import HubStore
+
+/// One outbox row to insert.
+struct OutboxRow: Sendable {
+    /// Outbox partitions: a key's rows are all in one lane, and one relay at a time publishes a lane.
+    static let laneCount = 64
+
+    var producer: String
+    var aggregateKey: String
+    var lane: Int
+    var exchange: String
+    var routingKey: String
+    var messageID: UUID
+    var messageType: String
+    var correlationID: UUID?
+    var body: [UInt8]
+
+    init(producer: String, message: OutboundMessage) {
+        self.producer = producer
+        self.aggregateKey = message.aggregateKey
+        self.lane = StableHash.lane(for: message.aggregateKey, lanes: Self.laneCount)
+        self.exchange = message.exchange
+        self.routingKey = message.envelope.routingKey
+        self.messageID = message.envelope.id.uuid
+        self.messageType = message.envelope.type.value
+        self.correlationID = message.envelope.correlationID
+        self.body = message.envelope.encode()
+    }
+
+    /// Multi-row INSERTs, in order (ids grow in the order given), 500 rows per statement.
+    static func insert(_ rows: [OutboxRow], in transaction: PostgresTransaction) async throws {
+        var start = 0
+        while start < rows.count {
+            let chunk = rows[start..<min(start + 500, rows.count)]
+            var sql = PostgresQuery.StringInterpolation(literalCapacity: 256, interpolationCount: chunk.count * 9)
+            sql.appendLiteral(
+                """
+                INSERT INTO hub.outbox (producer, aggregate_key, lane, exchange, routing_key, message_id, message_type, \
+                correlation_id, body) VALUES 
+                """)
+            for (index, row) in chunk.enumerated() {
+                sql.appendLiteral(index == 0 ? "(" : ", (")
+                sql.appendInterpolation(row.producer)
+                sql.appendLiteral(", ")
+                sql.appendInterpolation(row.aggregateKey)
+                sql.appendLiteral(", ")
+                sql.appendInterpolation(Int32(row.lane))
+                sql.appendLiteral(", ")
+                sql.appendInterpolation(row.exchange)
+                sql.appendLiteral(", ")
+                sql.appendInterpolation(row.routingKey)
+                sql.appendLiteral(", ")
+                sql.appendInterpolation(row.messageID)
+                sql.appendLiteral(", ")
+                sql.appendInterpolation(row.messageType)
+                sql.appendLiteral(", ")
+                sql.appendInterpolation(row.correlationID)
+                sql.appendLiteral(", ")
+                sql.appendInterpolation(row.body)
+                sql.appendLiteral(")")
+            }
+            try await transaction.execute(PostgresQuery(stringInterpolation: sql))
+            start += chunk.count
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Testing
+
+@testable import HubRuntime
+
+@Suite("Lanes and batches")
+struct LaneTests {
+    @Test func laneAssignmentIsStableAndInRange() {
+        for lanes in [1, 2, 7, 64] {
+            for key in ["a", "account-1", "账户", ""] {
+                let lane = StableHash.lane(for: key, lanes: lanes)
+                #expect((0..<lanes).contains(lane))
+                #expect(StableHash.lane(for: key, lanes: lanes) == lane)
+            }
+        }
+        // FNV-1a 64 reference values: the hash must not change between processes or releases (outbox lanes are
+        // stored).
+        #expect(StableHash.fnv1a("") == 0xcbf2_9ce4_8422_2325)
+        #expect(StableHash.fnv1a("a") == 0xaf63_dc4c_8601_ec8c)
+    }
+
+    @Test func keysSpreadOverLanes() {
+        var counts = [Int](repeating: 0, count: 4)
+        for index in 0..<1_000 { counts[StableHash.lane(for: "key-\(index)", lanes: 4)] += 1 }
+        #expect(counts.allSatisfy { $0 > 150 })
+    }
+
+    @Test func batchesKeepArrivalOrderAndSize() async {
+        let buffer = LaneBuffer<Int>()
+        for value in 0..<10 { buffer.append(value) }
+        buffer.finish()
+        var batches: [[Int]] = []
+        while let batch = await buffer.nextBatch(maximumSize: 4, maximumWait: .zero, clock: ContinuousClock()) {
+            batches.append(batch)
+        }
+        #expect(batches == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]])
+    }
+
+    @Test func aPartialBatchIsReturnedAfterTheWait() async {
+        let buffer = LaneBuffer<Int>()
+        buffer.append(1)
+        buffer.append(2)
+        let batch = await buffer.nextBatch(maximumSize: 64, maximumWait: .milliseconds(20), clock: ContinuousClock())
+        #expect(batch == [1, 2])
+        buffer.finish()
+        #expect(await buffer.nextBatch(maximumSize: 64, maximumWait: .milliseconds(20), clock: ContinuousClock()) == nil)
+    }
+
+    @Test func aWaitingLaneWakesForNewItemsAndEndsOnFinish() async {
+        let buffer = LaneBuffer<Int>()
+        async let first = buffer.nextBatch(maximumSize: 2, maximumWait: .seconds(60), clock: ContinuousClock())
+        buffer.append(1)
+        buffer.append(2)  // Fills the batch: no 60 s wait.
+        #expect(await first == [1, 2])
+        async let end = buffer.nextBatch(maximumSize: 2, maximumWait: .seconds(60), clock: ContinuousClock())
+        buffer.finish()
+        #expect(await end == nil)
+        #expect(buffer.append(3) == false)
+    }
+}

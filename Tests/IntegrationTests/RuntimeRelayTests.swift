@@ -1,0 +1,134 @@
+import Foundation
+import HubAMQP
+import HubCore
+import HubRuntime
+import HubStore
+import Synchronization
+import Testing
+
+@Suite("Runtime outbox relay (real RabbitMQ and PostgreSQL)")
+struct RuntimeRelayTests {
+    /// Inserts outbox rows as a consumer transaction would, `perKey` rows for each key, interleaved.
+    private func insertRows(_ harness: RuntimeHarness, keys: [String], perKey: Int, notify: Bool) async throws
+        -> [Envelope]
+    {
+        var envelopes: [Envelope] = []
+        for n in 0..<perKey {
+            for key in keys {
+                envelopes.append(
+                    try Envelope(
+                        source: "urn:huitong:test", type: MessageType(harness.handler.incrementedType),
+                        dataSchema: "https://huitong.example/schemas/test.json",
+                        data: ["key": .string(key), "n": .number(JSONNumber(n))]))
+            }
+        }
+        var start = 0
+        while start < envelopes.count {
+            let chunk = envelopes[start..<min(start + 200, envelopes.count)]
+            try await harness.pool.withTransaction { transaction in
+                for envelope in chunk {
+                    let key = envelope.data["key"]?.stringValue ?? ""
+                    let lane = Int32(OutboxTestLane.lane(for: key))
+                    try await transaction.execute(
+                        """
+                        INSERT INTO hub.outbox (producer, aggregate_key, lane, exchange, routing_key, message_id, \
+                        message_type, body) VALUES (\(harness.queue), \(key), \(lane), \
+                        \(Topology.ExchangeName.events), \(envelope.routingKey), \(envelope.id.uuid), \
+                        \(envelope.type.value), \(envelope.encode()))
+                        """)
+                }
+                if notify { try await transaction.execute("SELECT pg_notify('hub_outbox', '')") }
+            }
+            start += chunk.count
+        }
+        return envelopes
+    }
+
+    private func unsent(_ harness: RuntimeHarness) async throws -> Int {
+        Int(
+            try await harness.pool.query(
+                "SELECT count(*)::int8 FROM hub.outbox WHERE producer = \(harness.queue) AND sent_at IS NULL"
+            ).rows[0].decode(Int64.self, at: 0))
+    }
+
+    @Test func relayWakesOnNotify() async throws {
+        try await RuntimeHarness.with(label: "notify") { harness in
+            // Polling every 10 minutes: only a NOTIFY can make the second row go out within the test.
+            try await harness.running([harness.relay(pollInterval: .seconds(600))]) {
+                _ = try await insertRows(harness, keys: ["first"], perKey: 1, notify: true)
+                try await RuntimeSupport.expectEventually(timeout: .seconds(60)) { try await unsent(harness) == 0 }
+                _ = try await insertRows(harness, keys: ["second"], perKey: 1, notify: true)
+                try await RuntimeSupport.expectEventually(timeout: .seconds(60)) { try await unsent(harness) == 0 }
+            }
+            #expect(try await unsent(harness) == 0)
+            #expect(try await RuntimeSupport.eventually { try await harness.depth(harness.eventsQueue) == 2 })
+        }
+    }
+
+    @Test func twoRelaysPublishEveryRowAtLeastOnceInOrderPerKey() async throws {
+        try await RuntimeHarness.with(label: "relays") { harness in
+            let keys = (0..<20).map { "key-\($0)" }
+            let envelopes = try await insertRows(harness, keys: keys, perKey: 50, notify: false)
+            let order = Dictionary(uniqueKeysWithValues: envelopes.map { ($0.id.description, $0) })
+            try await AMQPPublisher.withPublisher(configuration: harness.amqp, logger: RuntimeSupport.logger) { second in
+                try await harness.running([harness.relay(), harness.relay(publisher: second)]) {
+                    try await RuntimeSupport.expectEventually { try await unsent(harness) == 0 }
+                }
+            }
+            // Read every event the two relays published.
+            let consumer = AMQPConsumer(configuration: harness.amqp, logger: RuntimeSupport.logger)
+            var seen: [String: Int] = [:]
+            var lastN: [String: Int] = [:]
+            var outOfOrder = 0
+            for try await delivery in consumer.consume(queue: harness.eventsQueue, prefetch: 256) {
+                try await delivery.ack()
+                guard let id = delivery.properties.messageID, let envelope = order[id] else { continue }
+                seen[id, default: 0] += 1
+                let key = envelope.data["key"]?.stringValue ?? ""
+                let n = envelope.data["n"].flatMap { if case .number(let number) = $0 { number.intValue } else { nil } } ?? -1
+                // First deliveries of a key must come in n order (a duplicate may repeat an earlier one).
+                if seen[id] == 1 {
+                    if let last = lastN[key], n <= last { outOfOrder += 1 }
+                    lastN[key] = n
+                }
+                if seen.count == envelopes.count { break }
+            }
+            #expect(seen.count == envelopes.count)
+            #expect(outOfOrder == 0)
+            let duplicates = seen.values.reduce(0) { $0 + $1 - 1 }
+            print("two relays: \(envelopes.count) rows, \(seen.count) published, \(duplicates) duplicates")
+        }
+    }
+
+    @Test func pruneDeletesOnlySentRowsPastTheRetention() async throws {
+        try await RuntimeHarness.with(label: "prune") { harness in
+            _ = try await insertRows(harness, keys: ["a", "b"], perKey: 3, notify: false)
+            try await harness.pool.query(
+                """
+                UPDATE hub.outbox SET sent_at = now() - interval '8 days' \
+                WHERE producer = \(harness.queue) AND aggregate_key = 'a'
+                """)
+            let relay = OutboxRelay(
+                configuration: OutboxRelay.Configuration(name: harness.queue, pruneChunk: 1),
+                pool: harness.pool, publisher: harness.publisher, logger: RuntimeSupport.logger)
+            #expect(try await relay.prune() >= 3)
+            let remaining = try await harness.pool.query(
+                "SELECT count(*)::int8 FROM hub.outbox WHERE producer = \(harness.queue)"
+            ).rows[0].decode(Int64.self, at: 0)
+            #expect(remaining == 3)
+            #expect(try await unsent(harness) == 3)
+        }
+    }
+}
+
+/// The outbox lane of a key, as the runtime computes it (FNV-1a 64 modulo 64), for rows inserted by hand.
+enum OutboxTestLane {
+    static func lane(for key: String) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return Int(hash % 64)
+    }
+}
