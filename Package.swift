@@ -84,6 +84,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
 
+        // MARK: Domain services: each imports HubCore, HubRuntime and HubStore, never another domain
+        .target(
+            name: "SampleService",
+            dependencies: ["HubCore", "HubRuntime", "HubStore"],
+            path: "Sources/Domains/Sample"
+        ),
+
         // MARK: Composition root
         .target(
             name: "HubApp",
@@ -94,6 +101,7 @@ let package = Package(
                 "HubStore",
                 "HubCrypto",
                 "HubRuntime",
+                "SampleService",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

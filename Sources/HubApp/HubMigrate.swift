@@ -1,12 +1,14 @@
 import HubAMQP
 import HubCore
+import HubRuntime
+import SampleService
 public import HubStore
 public import Logging
 
 /// `huitong migrate`: applies pending migrations of every component, or lists them.
 public enum HubMigrate {
     /// Every migration this binary ships, in order. Components add theirs here as they land.
-    public static let migrations: [Migration] = HubMigrations.all
+    public static let migrations: [Migration] = HubMigrations.all + RuntimeMigrations.all + SampleMigrations.all
 
     /// Runs the migrations (or only reports their status).
     /// - Parameters:

@@ -1,19 +1,49 @@
 public import HubCore
+public import HubRuntime
+import SampleService
 
 /// A role a `huitong serve` process can run: a domain service, an adapter, a tap, the gateway.
 ///
 /// A role names the queues it consumes (its part of the topology). Roles that DESIGN.md plans but that are not
 /// built yet are listed so that `--roles payments` says "not built yet" rather than "unknown".
-public struct HubRole: Sendable, Hashable {
+public struct HubRole: Sendable {
     /// The role's name on the command line.
     public let name: String
     /// The consumers (queues and bindings) the role declares and consumes.
     public let consumers: [Topology.Consumer]
     /// Whether this binary can run the role.
     public let isBuilt: Bool
+    /// Whether `--roles all` includes it (the reference `sample` role is opt-in).
+    public let includedInAll: Bool
+    /// The handler of each consumer queue, by queue name.
+    public let handlers: [String: any MessageHandler]
+
+    init(
+        name: String,
+        consumers: [Topology.Consumer],
+        isBuilt: Bool,
+        includedInAll: Bool = true,
+        handlers: [String: any MessageHandler] = [:]
+    ) {
+        self.name = name
+        self.consumers = consumers
+        self.isBuilt = isBuilt
+        self.includedInAll = includedInAll
+        self.handlers = handlers
+    }
+
+    /// The reference service that proves the runtime: counters incremented by `sample.counter.increment.v1`.
+    public static let sample = HubRole(
+        name: "sample",
+        consumers: [SampleCounterHandler.consumer()],
+        isBuilt: true,
+        includedInAll: false,
+        handlers: [SampleCounterHandler.queue: SampleCounterHandler()]
+    )
 
     /// Every role this binary knows, built or planned.
     public static let known: [HubRole] = [
+        sample,
         HubRole(name: "gateway", consumers: [], isBuilt: false),
         HubRole(name: "payments", consumers: [], isBuilt: false),
         HubRole(name: "audit", consumers: [], isBuilt: false),
@@ -26,7 +56,7 @@ public struct HubRole: Sendable, Hashable {
     public static var helpText: String {
         let built = known.filter(\.isBuilt).map(\.name)
         let planned = known.filter { !$0.isBuilt }.map(\.name)
-        return "built: \(built.isEmpty ? "none yet" : built.joined(separator: ", ")); "
+        return "built: \(built.isEmpty ? "none yet" : built.joined(separator: ", ")) (sample is opt-in); "
             + "planned: \(planned.joined(separator: ", ")). 'all' runs every built role."
     }
 
@@ -35,7 +65,7 @@ public struct HubRole: Sendable, Hashable {
     /// - Returns: The roles, in the order given (`all`: every built role).
     /// - Throws: ``HubAppError`` with code `unknownRole` for a name that is unknown or not built.
     public static func resolve(_ names: [String]) throws -> [HubRole] {
-        if names == ["all"] { return known.filter(\.isBuilt) }
+        if names == ["all"] { return known.filter { $0.isBuilt && $0.includedInAll } }
         return try names.map { name in
             guard let role = known.first(where: { $0.name == name }) else {
                 throw HubAppError(

@@ -1,6 +1,7 @@
 import Foundation
 import HubAMQP
 import HubCore
+import HubRuntime
 import HubStore
 import Hummingbird
 public import Logging
@@ -83,7 +84,9 @@ public struct HubServer: Sendable {
             logger: logger
         )
 
-        let services: [any Service] = [
+        // Graceful shutdown runs in reverse order: HTTP stops, consumers stop intake and finish their batches,
+        // drainers stop, the relay publishes what was committed, the publisher closes, then the monitors.
+        var services: [any Service] = [
             DatabaseMonitor(pool: pool, readiness: readiness, logger: logger),
             BrokerMonitor(
                 connection: broker,
@@ -92,8 +95,9 @@ public struct HubServer: Sendable {
                 readiness: readiness,
                 logger: logger
             ),
-            application,
         ]
+        services += Self.runtimeServices(roles: roles, topology: topology, amqp: amqp, pool: pool, logger: logger)
+        services.append(application)
         var groupConfiguration = ServiceGroupConfiguration(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -117,6 +121,44 @@ public struct HubServer: Sendable {
         }
         await pool.close()
         logger.info("stopped")
+    }
+
+    /// The consumer runtime of every role that has handlers: one publisher and one outbox relay per process, and
+    /// for each consumer queue its consumer service and the drainer of its parking queue.
+    static func runtimeServices(
+        roles: [HubRole],
+        topology: Topology,
+        amqp: AMQPConfiguration,
+        pool: PostgresPool,
+        logger: Logger
+    ) -> [any Service] {
+        let consumers = roles.flatMap { role in
+            role.consumers.compactMap { consumer in role.handlers[consumer.queue].map { (consumer, $0) } }
+        }
+        guard !consumers.isEmpty else { return [] }
+        var publisherConfiguration = amqp
+        publisherConfiguration.connectionName = "huitong serve publisher"
+        let publisher = AMQPPublisher(configuration: publisherConfiguration, topology: topology, logger: logger)
+        var services: [any Service] = [
+            PublisherService(publisher: publisher),
+            OutboxRelay(pool: pool, publisher: publisher, logger: logger),
+        ]
+        for (consumer, handler) in consumers {
+            var consumerConfiguration = amqp
+            consumerConfiguration.connectionName = "huitong serve \(consumer.queue)"
+            services.append(ParkingDrainer(consumer: consumer, amqp: consumerConfiguration, pool: pool, logger: logger))
+            services.append(
+                ConsumerService(
+                    configuration: ConsumerService.Configuration(consumer: consumer),
+                    handler: handler,
+                    amqp: consumerConfiguration,
+                    pool: pool,
+                    publisher: publisher,
+                    logger: logger
+                )
+            )
+        }
+        return services
     }
 
     /// The first SIGTERM/SIGINT is the group's (graceful); the second ends the process immediately.
@@ -143,6 +185,16 @@ public struct HubServer: Sendable {
             )
         }
         return HubAppError(.httpFailed, "the hub stopped: \(HubAppError.describe(error))", underlying: error)
+    }
+}
+
+/// Services the publisher's heartbeats while idle, and closes it after everything that publishes has stopped.
+struct PublisherService: Service {
+    let publisher: AMQPPublisher
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown { try await publisher.run() }
+        await publisher.close()
     }
 }
 
