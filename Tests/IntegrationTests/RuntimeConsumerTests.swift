@@ -92,13 +92,15 @@ struct RuntimeConsumerTests {
         }
     }
 
-    @Test func permanentFailureParksAtOnceWithoutRollingBackItsBatchMates() async throws {
+    @Test(arguments: [true, false])
+    func permanentFailureParksAtOnceWithoutRollingBackItsBatchMates(optimistic: Bool) async throws {
         try await RuntimeHarness.with(label: "perm") { harness in
             var envelopes: [Envelope] = []
             for n in 0..<10 { envelopes.append(try harness.envelope(key: "p", n: n, mode: n == 4 ? "permanent" : nil)) }
             try await harness.publish(envelopes)
             try await harness.running([
-                harness.drainer(), harness.consumerService(maximumBatchWait: .milliseconds(300), lanes: 1),
+                harness.drainer(),
+                harness.consumerService(maximumBatchWait: .milliseconds(300), lanes: 1, optimistic: optimistic),
             ]) {
                 try await RuntimeSupport.expectEventually { try await harness.parked().count == 1 }
                 try await RuntimeSupport.expectEventually { try await harness.effects().rows == 9 }
@@ -175,13 +177,14 @@ struct RuntimeConsumerTests {
         }
     }
 
-    @Test func throughputOfAFiveThousandMessageRun() async throws {
+    @Test(arguments: [true, false])
+    func throughputOfAFiveThousandMessageRun(optimistic: Bool) async throws {
         try await RuntimeHarness.with(label: "speed") { harness in
             let total = 5_000
             let envelopes = try (0..<total).map { try harness.envelope(key: "k\($0 % 100)", n: $0) }
             try await harness.publish(envelopes)
             let start = ContinuousClock.now
-            try await harness.running([harness.consumerService()]) {
+            try await harness.running([harness.consumerService(optimistic: optimistic)]) {
                 try await RuntimeSupport.expectEventually(timeout: .seconds(300)) {
                     try await harness.effects().rows >= total
                 }
@@ -192,7 +195,8 @@ struct RuntimeConsumerTests {
             #expect(effects.rows == total)
             #expect(effects.distinct == total)
             print(
-                "runtime throughput: \(total) messages (batch 64, 2 lanes, with one outbox event each) in "
+                "runtime throughput (\(optimistic ? "optimistic batches" : "savepoint per message")): \(total) messages "
+                    + "(batch 64, 2 lanes, one outbox event each) in "
                     + "\(String(format: "%.2f", seconds)) s = \(Int(Double(total) / seconds)) msgs/s")
         }
     }

@@ -112,11 +112,11 @@ struct RuntimeRelayTests {
                 configuration: OutboxRelay.Configuration(name: harness.queue, pruneChunk: 1),
                 pool: harness.pool, publisher: harness.publisher, logger: RuntimeSupport.logger)
             #expect(try await relay.prune() >= 3)
+            // Relays of other tests may publish the `b` rows meanwhile; sent only now, they stay.
             let remaining = try await harness.pool.query(
-                "SELECT count(*)::int8 FROM hub.outbox WHERE producer = \(harness.queue)"
-            ).rows[0].decode(Int64.self, at: 0)
-            #expect(remaining == 3)
-            #expect(try await unsent(harness) == 3)
+                "SELECT aggregate_key FROM hub.outbox WHERE producer = \(harness.queue)"
+            ).rows.map { try $0.decode(String.self, at: 0) }
+            #expect(remaining == ["b", "b", "b"])
         }
     }
 }

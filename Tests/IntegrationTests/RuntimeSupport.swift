@@ -41,11 +41,16 @@ enum RuntimeSupport {
     }
 
     private static let prepared = Task<Void, any Error> {
-        let exists = try psql(["-d", "postgres", "-tAc", "SELECT 1 FROM pg_database WHERE datname = '\(databaseName)'"])
-        if !exists.contains("1") {
+        do {
+            try await migrate()
+        } catch let error as PostgresError where error.code == .databaseNotFound {
             // Two test processes may race here; the loser's CREATE fails and the database exists anyway.
             _ = try? psql(["-d", "postgres", "-c", "CREATE DATABASE \(databaseName) OWNER huitong"])
+            try await migrate()
         }
+    }
+
+    private static func migrate() async throws {
         let pool = PostgresPool(configuration: try configuration(poolSize: 1), logger: logger)
         do {
             try await Migrator(migrations: HubMigrations.all + RuntimeMigrations.all, logger: logger).migrate(on: pool)
@@ -257,12 +262,12 @@ struct RuntimeHarness: Sendable {
 
     func consumerService(
         batchSize: Int = 64, maximumBatchWait: Duration = .milliseconds(5), lanes: Int = 2,
-        maximumBodyBytes: Int = 1 << 20, handler: (any MessageHandler)? = nil
+        maximumBodyBytes: Int = 1 << 20, optimistic: Bool = true, handler: (any MessageHandler)? = nil
     ) -> ConsumerService {
         ConsumerService(
             configuration: ConsumerService.Configuration(
                 consumer: consumer, batchSize: batchSize, maximumBatchWait: maximumBatchWait, lanes: lanes,
-                maximumBodyBytes: maximumBodyBytes, queueDepthInterval: nil),
+                maximumBodyBytes: maximumBodyBytes, queueDepthInterval: nil, optimisticBatches: optimistic),
             handler: handler ?? self.handler, amqp: amqp, pool: pool, publisher: publisher,
             logger: RuntimeSupport.logger)
     }
