@@ -111,7 +111,8 @@ struct RuntimeRelayTests {
             let relay = OutboxRelay(
                 configuration: OutboxRelay.Configuration(name: harness.queue, pruneChunk: 1),
                 pool: harness.pool, publisher: harness.publisher, logger: RuntimeSupport.logger)
-            #expect(try await relay.prune() >= 3)
+            // Another test's relay may prune the `a` rows first; either way they must be gone afterwards.
+            try await relay.prune()
             // Relays of other tests may publish the `b` rows meanwhile; sent only now, they stay.
             let remaining = try await harness.pool.query(
                 "SELECT aggregate_key FROM hub.outbox WHERE producer = \(harness.queue)"
