@@ -177,6 +177,45 @@ struct RuntimeConsumerTests {
         }
     }
 
+    /// The database connections die again and again under load (as in a PostgreSQL restart): batches are retried
+    /// with their deliveries held, and every message still has exactly one effect; nothing is parked.
+    @Test func databaseConnectionsKilledMidStreamLoseNothingAndParkNothing() async throws {
+        try await RuntimeHarness.with(label: "pgkill") { harness in
+            let total = 2_000
+            let envelopes = try (0..<total).map { try harness.envelope(key: "k\($0 % 40)", n: $0) }
+            try await harness.publish(envelopes)
+            // The consumer's own pool, whose connections are killed; the harness's pool observes.
+            let victimName = "huitong-runtime-victim-\(harness.domain)"
+            let victim = PostgresPool(
+                configuration: try RuntimeSupport.configuration(applicationName: victimName), logger: RuntimeSupport.logger)
+            var kills = 0
+            try await harness.running([harness.drainer(), harness.consumerService(batchSize: 32, pool: victim)]) {
+                while try await harness.effects().rows < total && kills < 10 {
+                    try await Task.sleep(for: .milliseconds(150))
+                    let killed = try await harness.pool.query(
+                        """
+                        SELECT count(pg_terminate_backend(pid))::int8 FROM pg_stat_activity \
+                        WHERE application_name = \(victimName)
+                        """
+                    ).rows[0].decode(Int64.self, at: 0)
+                    if killed > 0 { kills += 1 }
+                }
+                try await RuntimeSupport.expectEventually(timeout: .seconds(120)) {
+                    try await harness.effects().rows >= total
+                }
+            }
+            await victim.close()
+            let effects = try await harness.effects()
+            #expect(kills > 0)
+            #expect(effects.rows == total)
+            #expect(effects.distinct == total)
+            #expect(try await harness.parked().isEmpty)
+            #expect(try await harness.depth(harness.queue) == 0)
+            #expect(try await harness.depth(harness.consumer.parkingQueueName) == 0)
+            print("database kills: \(kills) rounds of killed connections, \(effects.rows) effects for \(total) messages")
+        }
+    }
+
     @Test(arguments: [true, false])
     func throughputOfAFiveThousandMessageRun(optimistic: Bool) async throws {
         try await RuntimeHarness.with(label: "speed") { harness in

@@ -24,12 +24,14 @@ enum RuntimeSupport {
         return components.string ?? base
     }
 
-    static func configuration(poolSize: Int = 8) throws -> PostgresConfiguration {
+    static func configuration(poolSize: Int = 8, applicationName: String = "huitong-runtime-tests") throws
+        -> PostgresConfiguration
+    {
         var configuration = try PostgresConfiguration(url: databaseURL)
         configuration.poolSize = poolSize
         configuration.connectTimeout = .seconds(5)
         configuration.poolAcquireTimeout = .seconds(30)
-        configuration.applicationName = "huitong-runtime-tests"
+        configuration.applicationName = applicationName
         return configuration
     }
 
@@ -262,13 +264,14 @@ struct RuntimeHarness: Sendable {
 
     func consumerService(
         batchSize: Int = 64, maximumBatchWait: Duration = .milliseconds(5), lanes: Int = 2,
-        maximumBodyBytes: Int = 1 << 20, optimistic: Bool = true, handler: (any MessageHandler)? = nil
+        maximumBodyBytes: Int = 1 << 20, optimistic: Bool = true, handler: (any MessageHandler)? = nil,
+        pool: PostgresPool? = nil
     ) -> ConsumerService {
         ConsumerService(
             configuration: ConsumerService.Configuration(
                 consumer: consumer, batchSize: batchSize, maximumBatchWait: maximumBatchWait, lanes: lanes,
                 maximumBodyBytes: maximumBodyBytes, queueDepthInterval: nil, optimisticBatches: optimistic),
-            handler: handler ?? self.handler, amqp: amqp, pool: pool, publisher: publisher,
+            handler: handler ?? self.handler, amqp: amqp, pool: pool ?? self.pool, publisher: publisher,
             logger: RuntimeSupport.logger)
     }
 
