@@ -216,6 +216,30 @@ struct RuntimeConsumerTests {
         }
     }
 
+    /// The broker closes the consumer's connection mid-stream: the consumer reconnects, the deliveries it could not
+    /// ack are redelivered and absorbed by the inbox.
+    @Test func brokerConnectionClosedMidStreamLosesNothing() async throws {
+        try await RuntimeHarness.with(label: "amqpkill") { harness in
+            let total = 2_000
+            let envelopes = try (0..<total).map { try harness.envelope(key: "k\($0 % 40)", n: $0) }
+            try await harness.publish(envelopes)
+            var closed = 0
+            try await harness.running([harness.drainer(), harness.consumerService(batchSize: 32)]) {
+                try await RuntimeSupport.expectEventually { try await harness.effects().rows >= 300 }
+                closed = try AMQPSupport.closeConnections(named: harness.amqp.connectionName ?? "")
+                try await RuntimeSupport.expectEventually(timeout: .seconds(120)) {
+                    try await harness.effects().rows >= total
+                }
+                try await RuntimeSupport.expectEventually { try await harness.depth(harness.queue) == 0 }
+            }
+            let effects = try await harness.effects()
+            #expect(closed > 0)
+            #expect(effects.rows == total)
+            #expect(effects.distinct == total)
+            #expect(try await harness.parked().isEmpty)
+        }
+    }
+
     @Test(arguments: [true, false])
     func throughputOfAFiveThousandMessageRun(optimistic: Bool) async throws {
         try await RuntimeHarness.with(label: "speed") { harness in
