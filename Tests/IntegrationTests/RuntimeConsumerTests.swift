@@ -129,7 +129,7 @@ struct RuntimeConsumerTests {
                 data: ["key": .number(JSONNumber(5)), "n": .string("five")]).encode(), as: UTF8.self)
             let withoutID = try removingID(from: harness.envelope(key: "y", n: 2))
             let bad: [(String, [UInt8])] = [
-                ("notJSON", Array("this is not json".utf8)),
+                ("notJSON", Array("this is not json; account 6222020200112233445".utf8)),
                 ("tooLarge", Array(repeating: UInt8(ascii: " "), count: 2_048) + Array(valid.utf8)),
                 ("unknownType", Array(unknownType.utf8)),
                 ("schemaViolation", Array(wrongSchema.utf8)),
@@ -139,7 +139,10 @@ struct RuntimeConsumerTests {
                 try await harness.publishRaw(body, messageID: "bad-\(index)")
                 try await harness.publish([good[index]])
             }
-            try await harness.running([harness.drainer(), harness.consumerService(maximumBodyBytes: 2_048)]) {
+            let logs = StoreLogCapture()
+            try await harness.running([
+                harness.drainer(), harness.consumerService(maximumBodyBytes: 2_048, logger: logs.logger),
+            ]) {
                 try await RuntimeSupport.expectEventually { try await harness.parked().count == 5 }
                 try await RuntimeSupport.expectEventually { try await harness.effects().rows == 5 }
             }
@@ -151,6 +154,10 @@ struct RuntimeConsumerTests {
                 #expect(reasons["bad-\(index)"] == reason, "bad input #\(index) should be parked as \(reason)")
             }
             #expect(parked.allSatisfy { $0.attempts == 1 })
+            // Logs say which message was parked and why, and never carry a body.
+            let entries = logs.recorded
+            #expect(entries.contains { $0.text.contains("parking message") && $0.text.contains("hub.message.id=bad-0") })
+            #expect(!entries.contains { $0.text.contains("6222020200112233445") || $0.text.contains("\"data\"") })
             #expect(try await harness.effects().distinct == 5)
             #expect(try await harness.depth(harness.queue) == 0)
         }

@@ -265,14 +265,14 @@ struct RuntimeHarness: Sendable {
     func consumerService(
         batchSize: Int = 64, maximumBatchWait: Duration = .milliseconds(5), lanes: Int = 2,
         maximumBodyBytes: Int = 1 << 20, optimistic: Bool = true, handler: (any MessageHandler)? = nil,
-        pool: PostgresPool? = nil
+        pool: PostgresPool? = nil, logger: Logger? = nil
     ) -> ConsumerService {
         ConsumerService(
             configuration: ConsumerService.Configuration(
                 consumer: consumer, batchSize: batchSize, maximumBatchWait: maximumBatchWait, lanes: lanes,
                 maximumBodyBytes: maximumBodyBytes, queueDepthInterval: nil, optimisticBatches: optimistic),
             handler: handler ?? self.handler, amqp: amqp, pool: pool ?? self.pool, publisher: publisher,
-            logger: RuntimeSupport.logger)
+            logger: logger ?? RuntimeSupport.logger)
     }
 
     func drainer() -> ParkingDrainer {

@@ -44,6 +44,7 @@ public struct ConsumerService: Service {
     /// | `queueDepthInterval` | `Duration?` | 5 s (nil: do not poll the queue depth) |
     /// | `databaseRetry` | `Duration` | 500 ms, doubling up to 30 s, while the database is unreachable |
     /// | `optimisticBatches` | `Bool` | true: savepoints only for batches where a handler fails |
+    /// | `drainTimeout` | `Duration` | 10 s: on shutdown, how long the AMQP consumer waits for in-flight acks |
     public struct Configuration: Sendable {
         /// The queue, its bindings, delivery limit and retry tiers.
         public var consumer: Topology.Consumer
@@ -67,6 +68,9 @@ public struct ConsumerService: Service {
         /// fails, roll back and run the batch again with a savepoint per message. Same results, far fewer round
         /// trips when failures are rare; a failing batch costs one extra pass.
         public var optimisticBatches: Bool
+        /// On shutdown, how long to wait for the in-flight batches' acks before closing the connection (whatever is
+        /// not acked by then is redelivered; the inbox absorbs it).
+        public var drainTimeout: Duration
 
         /// Creates a configuration.
         /// - Parameters:
@@ -80,6 +84,7 @@ public struct ConsumerService: Service {
         ///   - queueDepthInterval: Queue depth poll interval (default 5 s; nil: off).
         ///   - databaseRetry: First database retry wait (default 500 ms).
         ///   - optimisticBatches: Savepoints only after a handler failure (default true).
+        ///   - drainTimeout: Shutdown wait for in-flight acks (default 10 s).
         public init(
             consumer: Topology.Consumer,
             batchSize: Int = 64,
@@ -90,7 +95,8 @@ public struct ConsumerService: Service {
             envelopeLimits: Envelope.Limits = Envelope.Limits(),
             queueDepthInterval: Duration? = .seconds(5),
             databaseRetry: Duration = .milliseconds(500),
-            optimisticBatches: Bool = true
+            optimisticBatches: Bool = true,
+            drainTimeout: Duration = .seconds(10)
         ) {
             self.consumer = consumer
             self.batchSize = max(batchSize, 1)
@@ -102,6 +108,7 @@ public struct ConsumerService: Service {
             self.queueDepthInterval = queueDepthInterval
             self.databaseRetry = databaseRetry
             self.optimisticBatches = optimisticBatches
+            self.drainTimeout = drainTimeout
         }
     }
 
@@ -147,7 +154,8 @@ public struct ConsumerService: Service {
     ///   precondition failure); never for a failing message.
     public func run() async throws {
         let topology = Topology.hub(consumers: [configuration.consumer])
-        let consumer = AMQPConsumer(configuration: amqp, topology: topology, logger: logger)
+        let consumer = AMQPConsumer(
+            configuration: amqp, topology: topology, drainTimeout: configuration.drainTimeout, logger: logger)
         let buffers = (0..<configuration.lanes).map { _ in LaneBuffer<Work>() }
         logger.info("consumer starting", metadata: ["hub.lanes": "\(configuration.lanes)"])
         try await withThrowingTaskGroup(of: Void.self) { outer in
