@@ -68,13 +68,15 @@ struct RuntimeRelayTests {
     @Test func twoRelaysPublishEveryRowAtLeastOnceInOrderPerKey() async throws {
         try await RuntimeHarness.with(label: "relays") { harness in
             let keys = (0..<20).map { "key-\($0)" }
-            let envelopes = try await insertRows(harness, keys: keys, perKey: 50, notify: false)
+            let envelopes = try await insertRows(harness, keys: keys, perKey: 100, notify: false)
+            let start = ContinuousClock.now
             let order = Dictionary(uniqueKeysWithValues: envelopes.map { ($0.id.description, $0) })
             try await AMQPPublisher.withPublisher(configuration: harness.amqp, logger: RuntimeSupport.logger) { second in
                 try await harness.running([harness.relay(), harness.relay(publisher: second)]) {
                     try await RuntimeSupport.expectEventually { try await unsent(harness) == 0 }
                 }
             }
+            let elapsed = ContinuousClock.now - start
             // Read every event the two relays published.
             let consumer = AMQPConsumer(configuration: harness.amqp, logger: RuntimeSupport.logger)
             var seen: [String: Int] = [:]
@@ -96,7 +98,10 @@ struct RuntimeRelayTests {
             #expect(seen.count == envelopes.count)
             #expect(outOfOrder == 0)
             let duplicates = seen.values.reduce(0) { $0 + $1 - 1 }
-            print("two relays: \(envelopes.count) rows, \(seen.count) published, \(duplicates) duplicates")
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            print(
+                "two relays: \(envelopes.count) rows, \(seen.count) published, \(duplicates) duplicates, all sent in "
+                    + "\(String(format: "%.2f", seconds)) s (≥ \(Int(Double(envelopes.count) / seconds)) rows/s, start-up included)")
         }
     }
 
