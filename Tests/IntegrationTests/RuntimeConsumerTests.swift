@@ -13,7 +13,11 @@ struct RuntimeConsumerTests {
             var envelopes: [Envelope] = []
             for n in 0..<30 { for key in keys { envelopes.append(try harness.envelope(key: key, n: n)) } }
             try await harness.publish(envelopes)
-            try await harness.running([harness.relay(), harness.consumerService()]) {
+            // The production shape: the relay's publisher runs as the group's first service and closes last.
+            let relayPublisher = AMQPPublisher(configuration: harness.amqp, logger: RuntimeSupport.logger)
+            try await harness.running([
+                PublisherService(relayPublisher), harness.relay(publisher: relayPublisher), harness.consumerService(),
+            ]) {
                 try await RuntimeSupport.expectEventually { try await harness.effects().rows >= 300 }
                 try await RuntimeSupport.expectEventually {
                     try await harness.pool.query(
