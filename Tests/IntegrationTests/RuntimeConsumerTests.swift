@@ -251,7 +251,7 @@ struct RuntimeConsumerTests {
         }
     }
 
-    @Test(arguments: [true, false])
+    @Test(.serialized, arguments: [true, false])
     func throughputOfAFiveThousandMessageRun(optimistic: Bool) async throws {
         try await RuntimeHarness.with(label: "speed") { harness in
             let total = 5_000
