@@ -120,6 +120,32 @@ struct RuntimeConsumerTests {
         }
     }
 
+    /// A handler that swallows a failed statement aborts the transaction; the runtime pins that on its message (retried,
+    /// then parked) and its batch-mates are handled.
+    @Test(arguments: [true, false])
+    func aHandlerThatSwallowsASQLErrorDoesNotPoisonItsBatch(optimistic: Bool) async throws {
+        try await RuntimeHarness.with(label: "swallow", retryDelays: [200, 400]) { harness in
+            var envelopes: [Envelope] = []
+            for n in 0..<10 { envelopes.append(try harness.envelope(key: "w", n: n, mode: n == 3 ? "swallow" : nil)) }
+            try await harness.publish(envelopes)
+            try await harness.running([
+                harness.drainer(),
+                harness.consumerService(maximumBatchWait: .milliseconds(300), lanes: 1, optimistic: optimistic),
+            ]) {
+                try await RuntimeSupport.expectEventually { try await harness.parked().count == 1 }
+                try await RuntimeSupport.expectEventually { try await harness.effects().rows == 9 }
+            }
+            let parked = try await harness.parked()
+            #expect(parked.map(\.reason) == ["retriesExhausted"])
+            #expect(parked.first?.messageID == envelopes[3].id.description)
+            #expect(parked.first?.attempts == 3)
+            let effects = try await harness.effects()
+            #expect(effects.rows == 9)
+            #expect(effects.distinct == 9)
+            #expect(try await harness.depth(harness.queue) == 0)
+        }
+    }
+
     /// Issue #3 item 9: each kind of bad input is parked with its reason, and a good message right behind it is
     /// still handled.
     @Test func badInputIsParkedWithTheRightReasonAndDoesNotStopTheConsumer() async throws {

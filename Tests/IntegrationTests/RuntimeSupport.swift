@@ -117,7 +117,8 @@ struct CounterPayload: Codable, Sendable {
 /// A handler that records each message as a row in `<schema>.effects` and can be told to fail.
 ///
 /// `mode`: nil or `ok` (record; emit an event when `emits`), `transient` (record, then throw transient: the savepoint
-/// rolls the row back), `permanent` (record, then throw permanent).
+/// rolls the row back), `permanent` (record, then throw permanent), `swallow` (record, run a failing statement and
+/// ignore its error: the transaction is aborted).
 struct CounterHandler: MessageHandler {
     let schema: SQLIdentifier
     let domain: String
@@ -143,6 +144,9 @@ struct CounterHandler: MessageHandler {
             VALUES (\(message.envelope.id.uuid), \(payload.key), \(payload.n), \(message.attempt))
             """)
         switch payload.mode {
+        case "swallow":
+            // A buggy handler: a statement fails and the handler carries on (the transaction is now aborted).
+            _ = try? await context.transaction.execute("SELECT 1 / (n - n) FROM \(schema).effects")
         case "transient": throw HandlerFailure.transient(code: "test-busy", "the test says: later")
         case "permanent": throw HandlerFailure.permanent(code: "test-refused", "the test says: never")
         default: break

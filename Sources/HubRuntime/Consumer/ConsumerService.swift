@@ -349,23 +349,31 @@ public struct ConsumerService: Service {
                 }
                 continue
             }
+            // The savepoint is managed here rather than with `withSavepoint`: when a handler swallowed a failed
+            // statement, the transaction is aborted and RELEASE fails; ROLLBACK TO then restores it, so that one
+            // misbehaving message cannot fail its batch-mates.
+            try await transaction.execute("SAVEPOINT hub_message")
             do {
-                let result: (Outcome, [OutboxRow]) = try await transaction.withSavepoint { transaction in
-                    let inserted = try await transaction.execute(
-                        """
-                        INSERT INTO hub.inbox (consumer, message_id) VALUES (\(queue), \(envelope.id.uuid)) \
-                        ON CONFLICT DO NOTHING
-                        """)
-                    if inserted == 0 { return (Outcome.duplicate, []) }
-                    let started = ContinuousClock.now
-                    let emitted = try await handler.handle(inbound, context: context)
-                    metrics.handlerDuration.recordInterval(since: started)
-                    return (.handled(emitted: emitted.count), emitted.map { OutboxRow(producer: queue, message: $0) })
+                let inserted = try await transaction.execute(
+                    """
+                    INSERT INTO hub.inbox (consumer, message_id) VALUES (\(queue), \(envelope.id.uuid)) \
+                    ON CONFLICT DO NOTHING
+                    """)
+                if inserted == 0 {
+                    try await transaction.execute("RELEASE SAVEPOINT hub_message")
+                    outcomes.append(.duplicate)
+                    continue
                 }
-                outcomes.append(result.0)
-                outbox += result.1
+                let started = ContinuousClock.now
+                let emitted = try await handler.handle(inbound, context: context)
+                metrics.handlerDuration.recordInterval(since: started)
+                try await transaction.execute("RELEASE SAVEPOINT hub_message")
+                outcomes.append(.handled(emitted: emitted.count))
+                outbox += emitted.map { OutboxRow(producer: queue, message: $0) }
             } catch {
                 if Classifier.isConnectionFailure(error) { throw error }
+                try await transaction.execute("ROLLBACK TO SAVEPOINT hub_message")
+                try await transaction.execute("RELEASE SAVEPOINT hub_message")
                 let outcome = Classifier.outcome(for: error)
                 messageLogger.debug("handler failed", metadata: [LogKey.errorType: "\(errorLabel(error))"])
                 outcomes.append(outcome)
