@@ -65,6 +65,20 @@ struct RuntimeRelayTests {
         }
     }
 
+    @Test func gracefulShutdownFlushesWhatIsCommitted() async throws {
+        try await RuntimeHarness.with(label: "flush") { harness in
+            try await harness.running([harness.relay(pollInterval: .seconds(600))]) {
+                // The first pass has run once the probe is out; then rows arrive with no NOTIFY and no poll due.
+                _ = try await insertRows(harness, keys: ["probe"], perKey: 1, notify: true)
+                try await RuntimeSupport.expectEventually { try await unsent(harness) == 0 }
+                _ = try await insertRows(harness, keys: ["late-a", "late-b"], perKey: 5, notify: false)
+            }
+            // Shutdown made a last pass.
+            #expect(try await unsent(harness) == 0)
+            #expect(try await RuntimeSupport.eventually { try await harness.depth(harness.eventsQueue) == 11 })
+        }
+    }
+
     @Test func twoRelaysPublishEveryRowAtLeastOnceInOrderPerKey() async throws {
         try await RuntimeHarness.with(label: "relays") { harness in
             let keys = (0..<20).map { "key-\($0)" }
