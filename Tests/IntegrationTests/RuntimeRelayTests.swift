@@ -96,7 +96,9 @@ struct RuntimeRelayTests {
             var seen: [String: Int] = [:]
             var lastN: [String: Int] = [:]
             var outOfOrder = 0
+            var redelivered = 0
             for try await delivery in consumer.consume(queue: harness.eventsQueue, prefetch: 256) {
+                if delivery.redelivered { redelivered += 1 }
                 try await delivery.ack()
                 guard let id = delivery.properties.messageID, let envelope = order[id] else { continue }
                 seen[id, default: 0] += 1
@@ -114,7 +116,8 @@ struct RuntimeRelayTests {
             let duplicates = seen.values.reduce(0) { $0 + $1 - 1 }
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             print(
-                "two relays: \(envelopes.count) rows, \(seen.count) published, \(duplicates) duplicates, all sent in "
+                "two relays: \(envelopes.count) rows, \(seen.count) published, \(duplicates) duplicates "
+                    + "(\(redelivered) redelivered to the test's reader), all sent in "
                     + "\(String(format: "%.2f", seconds)) s (≥ \(Int(Double(envelopes.count) / seconds)) rows/s, start-up included)")
         }
     }
