@@ -57,3 +57,31 @@ struct LaneTests {
         #expect(buffer.append(3) == false)
     }
 }
+
+/// A clock whose sleeps end at once (an injected clock: no real waiting in the test).
+struct ImmediateClock: Clock {
+    struct Instant: InstantProtocol {
+        var offset: Duration
+        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
+        func duration(to other: Instant) -> Duration { other.offset - offset }
+        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+    }
+    var now: Instant { Instant(offset: .zero) }
+    var minimumResolution: Duration { .zero }
+    func sleep(until deadline: Instant, tolerance: Duration?) async throws { await Task.yield() }
+}
+
+@Suite("Lane batch timer")
+struct LaneTimerTests {
+    /// A partial batch is closed by the injected clock's timer, round after round (the timer's wake-up is never
+    /// lost, even when it fires before the lane starts waiting for more).
+    @Test func partialBatchesAreClosedByTheInjectedClock() async {
+        let buffer = LaneBuffer<Int>()
+        for round in 0..<200 {
+            buffer.append(round)
+            // With an immediate clock the wait for a full batch ends by the timer, never by more items.
+            let batch = await buffer.nextBatch(maximumSize: 64, maximumWait: .milliseconds(5), clock: ImmediateClock())
+            #expect(batch == [round])
+        }
+    }
+}

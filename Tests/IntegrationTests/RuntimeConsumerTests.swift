@@ -13,7 +13,11 @@ struct RuntimeConsumerTests {
             var envelopes: [Envelope] = []
             for n in 0..<30 { for key in keys { envelopes.append(try harness.envelope(key: key, n: n)) } }
             try await harness.publish(envelopes)
-            try await harness.running([harness.relay(), harness.consumerService()]) {
+            // The production shape: the relay's publisher runs as the group's first service and closes last.
+            let relayPublisher = AMQPPublisher(configuration: harness.amqp, logger: RuntimeSupport.logger)
+            try await harness.running([
+                PublisherService(relayPublisher), harness.relay(publisher: relayPublisher), harness.consumerService(),
+            ]) {
                 try await RuntimeSupport.expectEventually { try await harness.effects().rows >= 300 }
                 try await RuntimeSupport.expectEventually {
                     try await harness.pool.query(
@@ -92,13 +96,15 @@ struct RuntimeConsumerTests {
         }
     }
 
-    @Test func permanentFailureParksAtOnceWithoutRollingBackItsBatchMates() async throws {
+    @Test(arguments: [true, false])
+    func permanentFailureParksAtOnceWithoutRollingBackItsBatchMates(optimistic: Bool) async throws {
         try await RuntimeHarness.with(label: "perm") { harness in
             var envelopes: [Envelope] = []
             for n in 0..<10 { envelopes.append(try harness.envelope(key: "p", n: n, mode: n == 4 ? "permanent" : nil)) }
             try await harness.publish(envelopes)
             try await harness.running([
-                harness.drainer(), harness.consumerService(maximumBatchWait: .milliseconds(300), lanes: 1),
+                harness.drainer(),
+                harness.consumerService(maximumBatchWait: .milliseconds(300), lanes: 1, optimistic: optimistic),
             ]) {
                 try await RuntimeSupport.expectEventually { try await harness.parked().count == 1 }
                 try await RuntimeSupport.expectEventually { try await harness.effects().rows == 9 }
@@ -111,6 +117,32 @@ struct RuntimeConsumerTests {
             let effects = try await harness.effects()
             #expect(effects.rows == 9)
             #expect(effects.distinct == 9)
+        }
+    }
+
+    /// A handler that swallows a failed statement aborts the transaction; the runtime pins that on its message (retried,
+    /// then parked) and its batch-mates are handled.
+    @Test(arguments: [true, false])
+    func aHandlerThatSwallowsASQLErrorDoesNotPoisonItsBatch(optimistic: Bool) async throws {
+        try await RuntimeHarness.with(label: "swallow", retryDelays: [200, 400]) { harness in
+            var envelopes: [Envelope] = []
+            for n in 0..<10 { envelopes.append(try harness.envelope(key: "w", n: n, mode: n == 3 ? "swallow" : nil)) }
+            try await harness.publish(envelopes)
+            try await harness.running([
+                harness.drainer(),
+                harness.consumerService(maximumBatchWait: .milliseconds(300), lanes: 1, optimistic: optimistic),
+            ]) {
+                try await RuntimeSupport.expectEventually { try await harness.parked().count == 1 }
+                try await RuntimeSupport.expectEventually { try await harness.effects().rows == 9 }
+            }
+            let parked = try await harness.parked()
+            #expect(parked.map(\.reason) == ["retriesExhausted"])
+            #expect(parked.first?.messageID == envelopes[3].id.description)
+            #expect(parked.first?.attempts == 3)
+            let effects = try await harness.effects()
+            #expect(effects.rows == 9)
+            #expect(effects.distinct == 9)
+            #expect(try await harness.depth(harness.queue) == 0)
         }
     }
 
@@ -127,7 +159,7 @@ struct RuntimeConsumerTests {
                 data: ["key": .number(JSONNumber(5)), "n": .string("five")]).encode(), as: UTF8.self)
             let withoutID = try removingID(from: harness.envelope(key: "y", n: 2))
             let bad: [(String, [UInt8])] = [
-                ("notJSON", Array("this is not json".utf8)),
+                ("notJSON", Array("this is not json; account 6222020200112233445".utf8)),
                 ("tooLarge", Array(repeating: UInt8(ascii: " "), count: 2_048) + Array(valid.utf8)),
                 ("unknownType", Array(unknownType.utf8)),
                 ("schemaViolation", Array(wrongSchema.utf8)),
@@ -137,7 +169,10 @@ struct RuntimeConsumerTests {
                 try await harness.publishRaw(body, messageID: "bad-\(index)")
                 try await harness.publish([good[index]])
             }
-            try await harness.running([harness.drainer(), harness.consumerService(maximumBodyBytes: 2_048)]) {
+            let logs = StoreLogCapture()
+            try await harness.running([
+                harness.drainer(), harness.consumerService(maximumBodyBytes: 2_048, logger: logs.logger),
+            ]) {
                 try await RuntimeSupport.expectEventually { try await harness.parked().count == 5 }
                 try await RuntimeSupport.expectEventually { try await harness.effects().rows == 5 }
             }
@@ -149,6 +184,10 @@ struct RuntimeConsumerTests {
                 #expect(reasons["bad-\(index)"] == reason, "bad input #\(index) should be parked as \(reason)")
             }
             #expect(parked.allSatisfy { $0.attempts == 1 })
+            // Logs say which message was parked and why, and never carry a body.
+            let entries = logs.recorded
+            #expect(entries.contains { $0.text.contains("parking message") && $0.text.contains("hub.message.id=bad-0") })
+            #expect(!entries.contains { $0.text.contains("6222020200112233445") || $0.text.contains("\"data\"") })
             #expect(try await harness.effects().distinct == 5)
             #expect(try await harness.depth(harness.queue) == 0)
         }
@@ -175,13 +214,77 @@ struct RuntimeConsumerTests {
         }
     }
 
-    @Test func throughputOfAFiveThousandMessageRun() async throws {
+    /// The database connections die again and again under load (as in a PostgreSQL restart): batches are retried
+    /// with their deliveries held, and every message still has exactly one effect; nothing is parked.
+    @Test func databaseConnectionsKilledMidStreamLoseNothingAndParkNothing() async throws {
+        try await RuntimeHarness.with(label: "pgkill") { harness in
+            let total = 2_000
+            let envelopes = try (0..<total).map { try harness.envelope(key: "k\($0 % 40)", n: $0) }
+            try await harness.publish(envelopes)
+            // The consumer's own pool, whose connections are killed; the harness's pool observes.
+            let victimName = "huitong-runtime-victim-\(harness.domain)"
+            let victim = PostgresPool(
+                configuration: try RuntimeSupport.configuration(applicationName: victimName), logger: RuntimeSupport.logger)
+            var kills = 0
+            try await harness.running([harness.drainer(), harness.consumerService(batchSize: 32, pool: victim)]) {
+                while try await harness.effects().rows < total && kills < 10 {
+                    try await Task.sleep(for: .milliseconds(150))
+                    let killed = try await harness.pool.query(
+                        """
+                        SELECT count(pg_terminate_backend(pid))::int8 FROM pg_stat_activity \
+                        WHERE application_name = \(victimName)
+                        """
+                    ).rows[0].decode(Int64.self, at: 0)
+                    if killed > 0 { kills += 1 }
+                }
+                try await RuntimeSupport.expectEventually(timeout: .seconds(120)) {
+                    try await harness.effects().rows >= total
+                }
+            }
+            await victim.close()
+            let effects = try await harness.effects()
+            #expect(kills > 0)
+            #expect(effects.rows == total)
+            #expect(effects.distinct == total)
+            #expect(try await harness.parked().isEmpty)
+            #expect(try await harness.depth(harness.queue) == 0)
+            #expect(try await harness.depth(harness.consumer.parkingQueueName) == 0)
+            print("database kills: \(kills) rounds of killed connections, \(effects.rows) effects for \(total) messages")
+        }
+    }
+
+    /// The broker closes the consumer's connection mid-stream: the consumer reconnects, the deliveries it could not
+    /// ack are redelivered and absorbed by the inbox.
+    @Test func brokerConnectionClosedMidStreamLosesNothing() async throws {
+        try await RuntimeHarness.with(label: "amqpkill") { harness in
+            let total = 2_000
+            let envelopes = try (0..<total).map { try harness.envelope(key: "k\($0 % 40)", n: $0) }
+            try await harness.publish(envelopes)
+            var closed = 0
+            try await harness.running([harness.drainer(), harness.consumerService(batchSize: 32)]) {
+                try await RuntimeSupport.expectEventually { try await harness.effects().rows >= 300 }
+                closed = try AMQPSupport.closeConnections(named: harness.amqp.connectionName ?? "")
+                try await RuntimeSupport.expectEventually(timeout: .seconds(120)) {
+                    try await harness.effects().rows >= total
+                }
+                try await RuntimeSupport.expectEventually { try await harness.depth(harness.queue) == 0 }
+            }
+            let effects = try await harness.effects()
+            #expect(closed > 0)
+            #expect(effects.rows == total)
+            #expect(effects.distinct == total)
+            #expect(try await harness.parked().isEmpty)
+        }
+    }
+
+    @Test(.serialized, arguments: [true, false])
+    func throughputOfAFiveThousandMessageRun(optimistic: Bool) async throws {
         try await RuntimeHarness.with(label: "speed") { harness in
             let total = 5_000
             let envelopes = try (0..<total).map { try harness.envelope(key: "k\($0 % 100)", n: $0) }
             try await harness.publish(envelopes)
             let start = ContinuousClock.now
-            try await harness.running([harness.consumerService()]) {
+            try await harness.running([harness.consumerService(optimistic: optimistic)]) {
                 try await RuntimeSupport.expectEventually(timeout: .seconds(300)) {
                     try await harness.effects().rows >= total
                 }
@@ -192,7 +295,8 @@ struct RuntimeConsumerTests {
             #expect(effects.rows == total)
             #expect(effects.distinct == total)
             print(
-                "runtime throughput: \(total) messages (batch 64, 2 lanes, with one outbox event each) in "
+                "runtime throughput (\(optimistic ? "optimistic batches" : "savepoint per message")): \(total) messages "
+                    + "(batch 64, 2 lanes, one outbox event each) in "
                     + "\(String(format: "%.2f", seconds)) s = \(Int(Double(total) / seconds)) msgs/s")
         }
     }

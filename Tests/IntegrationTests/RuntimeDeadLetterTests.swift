@@ -94,4 +94,28 @@ struct RuntimeDeadLetterTests {
             #expect(parked.first?.messageID == envelope.id.description)
         }
     }
+
+    /// The crash backstop: a message that keeps coming back (here: nacked with requeue, as after a crash) passes the
+    /// quorum queue's delivery limit, and the broker dead-letters it; it is recorded as `deliveryLimit`.
+    @Test func deliveryLimitDeadLettersAreRecorded() async throws {
+        try await RuntimeHarness.with(label: "limit", deliveryLimit: 1) { harness in
+            let envelope = try harness.envelope(key: "z", n: 1)
+            try await harness.publish([envelope])
+            let consumer = AMQPConsumer(configuration: harness.amqp, logger: RuntimeSupport.logger)
+            var returns = 0
+            for try await delivery in consumer.consume(queue: harness.queue, prefetch: 1) {
+                try await delivery.nack(requeue: true)
+                returns += 1
+                if returns == 2 { break }  // The second return exceeds the limit of 1.
+            }
+            try await harness.running([harness.drainer()]) {
+                try await RuntimeSupport.expectEventually { try await harness.parked().count == 1 }
+            }
+            let parked = try await harness.parked()
+            #expect(parked.first?.reason == "deliveryLimit")
+            #expect(parked.first?.errorCode == "delivery_limit")
+            #expect(parked.first?.messageID == envelope.id.description)
+            #expect(try await harness.depth(harness.queue) == 0)
+        }
+    }
 }

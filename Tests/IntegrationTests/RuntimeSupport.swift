@@ -24,12 +24,14 @@ enum RuntimeSupport {
         return components.string ?? base
     }
 
-    static func configuration(poolSize: Int = 8) throws -> PostgresConfiguration {
+    static func configuration(poolSize: Int = 8, applicationName: String = "huitong-runtime-tests") throws
+        -> PostgresConfiguration
+    {
         var configuration = try PostgresConfiguration(url: databaseURL)
         configuration.poolSize = poolSize
         configuration.connectTimeout = .seconds(5)
         configuration.poolAcquireTimeout = .seconds(30)
-        configuration.applicationName = "huitong-runtime-tests"
+        configuration.applicationName = applicationName
         return configuration
     }
 
@@ -41,11 +43,16 @@ enum RuntimeSupport {
     }
 
     private static let prepared = Task<Void, any Error> {
-        let exists = try psql(["-d", "postgres", "-tAc", "SELECT 1 FROM pg_database WHERE datname = '\(databaseName)'"])
-        if !exists.contains("1") {
+        do {
+            try await migrate()
+        } catch let error as PostgresError where error.code == .databaseNotFound {
             // Two test processes may race here; the loser's CREATE fails and the database exists anyway.
             _ = try? psql(["-d", "postgres", "-c", "CREATE DATABASE \(databaseName) OWNER huitong"])
+            try await migrate()
         }
+    }
+
+    private static func migrate() async throws {
         let pool = PostgresPool(configuration: try configuration(poolSize: 1), logger: logger)
         do {
             try await Migrator(migrations: HubMigrations.all + RuntimeMigrations.all, logger: logger).migrate(on: pool)
@@ -110,7 +117,8 @@ struct CounterPayload: Codable, Sendable {
 /// A handler that records each message as a row in `<schema>.effects` and can be told to fail.
 ///
 /// `mode`: nil or `ok` (record; emit an event when `emits`), `transient` (record, then throw transient: the savepoint
-/// rolls the row back), `permanent` (record, then throw permanent).
+/// rolls the row back), `permanent` (record, then throw permanent), `swallow` (record, run a failing statement and
+/// ignore its error: the transaction is aborted).
 struct CounterHandler: MessageHandler {
     let schema: SQLIdentifier
     let domain: String
@@ -136,6 +144,9 @@ struct CounterHandler: MessageHandler {
             VALUES (\(message.envelope.id.uuid), \(payload.key), \(payload.n), \(message.attempt))
             """)
         switch payload.mode {
+        case "swallow":
+            // A buggy handler: a statement fails and the handler carries on (the transaction is now aborted).
+            _ = try? await context.transaction.execute("SELECT 1 / (n - n) FROM \(schema).effects")
         case "transient": throw HandlerFailure.transient(code: "test-busy", "the test says: later")
         case "permanent": throw HandlerFailure.permanent(code: "test-refused", "the test says: never")
         default: break
@@ -257,14 +268,15 @@ struct RuntimeHarness: Sendable {
 
     func consumerService(
         batchSize: Int = 64, maximumBatchWait: Duration = .milliseconds(5), lanes: Int = 2,
-        maximumBodyBytes: Int = 1 << 20, handler: (any MessageHandler)? = nil
+        maximumBodyBytes: Int = 1 << 20, optimistic: Bool = true, handler: (any MessageHandler)? = nil,
+        pool: PostgresPool? = nil, logger: Logger? = nil
     ) -> ConsumerService {
         ConsumerService(
             configuration: ConsumerService.Configuration(
                 consumer: consumer, batchSize: batchSize, maximumBatchWait: maximumBatchWait, lanes: lanes,
-                maximumBodyBytes: maximumBodyBytes, queueDepthInterval: nil),
-            handler: handler ?? self.handler, amqp: amqp, pool: pool, publisher: publisher,
-            logger: RuntimeSupport.logger)
+                maximumBodyBytes: maximumBodyBytes, queueDepthInterval: nil, optimisticBatches: optimistic),
+            handler: handler ?? self.handler, amqp: amqp, pool: pool ?? self.pool, publisher: publisher,
+            logger: logger ?? RuntimeSupport.logger)
     }
 
     func drainer() -> ParkingDrainer {

@@ -11,8 +11,11 @@ public import ServiceLifecycle
 ///
 /// Per delivery: size check, envelope decoding and validation, known type, aggregate key, lane
 /// (`hash(key) % lanes`). Each lane takes batches of up to `batchSize` deliveries (waiting at most `maximumBatchWait`
-/// for a batch to fill) and handles them in ONE transaction with a savepoint per message, so one failing message
-/// does not fail its batch-mates. After COMMIT: handled and duplicate deliveries are acked; transient failures are
+/// for a batch to fill) and handles them in ONE transaction, so one failing message does not fail its batch-mates:
+/// the batch first runs optimistically (one inbox INSERT for the batch, handlers without savepoints); if a handler
+/// fails, the transaction is rolled back and the batch runs again with a savepoint per message (inbox row and
+/// handler), so only the failing message's work is undone. Duplicates (an id already in the inbox, or twice in the
+/// batch) have no effect. After COMMIT: handled and duplicate deliveries are acked; transient failures are
 /// published (with confirm) to `hub.retry` and then acked; permanent failures and exhausted retries are published
 /// to `hub.dead` (parked) and then acked. A publish that fails leaves its delivery unacked (nack with requeue). A
 /// transaction that fails because the database is unreachable is retried with the deliveries held (they are not
@@ -40,6 +43,8 @@ public struct ConsumerService: Service {
     /// | `envelopeLimits` | `Envelope.Limits` | 1 MiB, depth 64 |
     /// | `queueDepthInterval` | `Duration?` | 5 s (nil: do not poll the queue depth) |
     /// | `databaseRetry` | `Duration` | 500 ms, doubling up to 30 s, while the database is unreachable |
+    /// | `optimisticBatches` | `Bool` | true: savepoints only for batches where a handler fails |
+    /// | `drainTimeout` | `Duration` | 10 s: on shutdown, how long the AMQP consumer waits for in-flight acks |
     public struct Configuration: Sendable {
         /// The queue, its bindings, delivery limit and retry tiers.
         public var consumer: Topology.Consumer
@@ -59,6 +64,13 @@ public struct ConsumerService: Service {
         public var queueDepthInterval: Duration?
         /// First wait before retrying a transaction the database could not run (doubles up to 30 s).
         public var databaseRetry: Duration
+        /// Run each batch first without per-message savepoints (one inbox statement per batch); if any handler
+        /// fails, roll back and run the batch again with a savepoint per message. Same results, far fewer round
+        /// trips when failures are rare; a failing batch costs one extra pass.
+        public var optimisticBatches: Bool
+        /// On shutdown, how long to wait for the in-flight batches' acks before closing the connection (whatever is
+        /// not acked by then is redelivered; the inbox absorbs it).
+        public var drainTimeout: Duration
 
         /// Creates a configuration.
         /// - Parameters:
@@ -71,6 +83,8 @@ public struct ConsumerService: Service {
         ///   - envelopeLimits: Parsing limits (default 1 MiB, depth 64).
         ///   - queueDepthInterval: Queue depth poll interval (default 5 s; nil: off).
         ///   - databaseRetry: First database retry wait (default 500 ms).
+        ///   - optimisticBatches: Savepoints only after a handler failure (default true).
+        ///   - drainTimeout: Shutdown wait for in-flight acks (default 10 s).
         public init(
             consumer: Topology.Consumer,
             batchSize: Int = 64,
@@ -80,7 +94,9 @@ public struct ConsumerService: Service {
             maximumBodyBytes: Int = 1 << 20,
             envelopeLimits: Envelope.Limits = Envelope.Limits(),
             queueDepthInterval: Duration? = .seconds(5),
-            databaseRetry: Duration = .milliseconds(500)
+            databaseRetry: Duration = .milliseconds(500),
+            optimisticBatches: Bool = true,
+            drainTimeout: Duration = .seconds(10)
         ) {
             self.consumer = consumer
             self.batchSize = max(batchSize, 1)
@@ -91,6 +107,8 @@ public struct ConsumerService: Service {
             self.envelopeLimits = envelopeLimits
             self.queueDepthInterval = queueDepthInterval
             self.databaseRetry = databaseRetry
+            self.optimisticBatches = optimisticBatches
+            self.drainTimeout = drainTimeout
         }
     }
 
@@ -136,7 +154,8 @@ public struct ConsumerService: Service {
     ///   precondition failure); never for a failing message.
     public func run() async throws {
         let topology = Topology.hub(consumers: [configuration.consumer])
-        let consumer = AMQPConsumer(configuration: amqp, topology: topology, logger: logger)
+        let consumer = AMQPConsumer(
+            configuration: amqp, topology: topology, drainTimeout: configuration.drainTimeout, logger: logger)
         let buffers = (0..<configuration.lanes).map { _ in LaneBuffer<Work>() }
         logger.info("consumer starting", metadata: ["hub.lanes": "\(configuration.lanes)"])
         try await withThrowingTaskGroup(of: Void.self) { outer in
@@ -219,15 +238,20 @@ public struct ConsumerService: Service {
     func process(_ batch: [Work]) async {
         metrics.batchSize.record(batch.count)
         var wait = configuration.databaseRetry
+        var optimistic = configuration.optimisticBatches
         while true {
             let started = ContinuousClock.now
             do {
                 let outcomes = try await pool.withTransaction { transaction in
-                    try await self.apply(batch, in: transaction)
+                    try await self.apply(batch, in: transaction, optimistic: optimistic)
                 }
                 metrics.transactionDuration.recordInterval(since: started)
                 await settle(batch, outcomes: outcomes)
                 return
+            } catch is NeedsIsolation {
+                // A handler failed in the optimistic pass: everything was rolled back; isolate each message now.
+                optimistic = false
+                continue
             } catch {
                 if Classifier.isRetryableTransactionFailure(error) && !Task.isCancelled {
                     logger.info(
@@ -235,6 +259,12 @@ public struct ConsumerService: Service {
                         metadata: [LogKey.errorType: "\(errorLabel(error))", "hub.batch.size": "\(batch.count)"])
                     try? await Task.sleep(for: wait)
                     wait = min(wait * 2, .seconds(30))
+                    continue
+                }
+                if optimistic {
+                    // Whatever failed (a statement after a handler swallowed an error, the outbox, the commit), the
+                    // isolated pass pins it to a message or shows it is not one message's fault.
+                    optimistic = false
                     continue
                 }
                 logger.info(
@@ -251,11 +281,37 @@ public struct ConsumerService: Service {
         }
     }
 
-    /// The transaction body: per message a savepoint with the inbox row and the handler; then the outbox rows.
-    private func apply(_ batch: [Work], in transaction: PostgresTransaction) async throws -> [Outcome] {
+    /// Thrown out of an optimistic pass when a handler fails, to roll the batch back and run it with savepoints.
+    private struct NeedsIsolation: Error {}
+
+    /// The inbox rows of a batch in one statement; returns the ids that were new.
+    private func claimInbox(_ batch: [Work], in transaction: PostgresTransaction) async throws -> Set<UUID> {
+        let ids = batch.compactMap { work -> String? in
+            if case .message(let envelope) = work.kind { return "\(envelope.id)" }
+            return nil
+        }
+        guard !ids.isEmpty else { return [] }
+        // Message ids are canonical UUID text: no commas.
+        let list = ids.joined(separator: ",")
+        let rows = try await transaction.query(
+            """
+            INSERT INTO hub.inbox (consumer, message_id) \
+            SELECT \(queue), unnest(string_to_array(\(list), ',')::uuid[]) ON CONFLICT DO NOTHING RETURNING message_id
+            """
+        ).rows
+        return Set(try rows.map { try $0.decode(UUID.self, at: 0) })
+    }
+
+    /// The transaction body.
+    ///
+    /// Optimistic: the batch's inbox rows in one statement, then every handler with no savepoint; the first handler
+    /// failure throws ``NeedsIsolation`` (the caller rolls back and runs the batch again, isolated). Isolated: per
+    /// message a savepoint with its inbox row and its handler. Then, in both, the outbox rows in multi-row INSERTs.
+    private func apply(_ batch: [Work], in transaction: PostgresTransaction, optimistic: Bool) async throws -> [Outcome] {
         var outcomes: [Outcome] = []
         outcomes.reserveCapacity(batch.count)
         var outbox: [OutboxRow] = []
+        var fresh = optimistic ? try await claimInbox(batch, in: transaction) : []
         for work in batch {
             guard case .message(let envelope) = work.kind else {
                 if case .rejected(let rejection) = work.kind { outcomes.append(.park(rejection)) }
@@ -274,23 +330,50 @@ public struct ConsumerService: Service {
                 attempt: work.history.attempt
             )
             let context = HandlerContext(transaction: transaction, logger: messageLogger, consumer: queue)
-            do {
-                let result: (Outcome, [OutboxRow]) = try await transaction.withSavepoint { transaction in
-                    let inserted = try await transaction.execute(
-                        """
-                        INSERT INTO hub.inbox (consumer, message_id) VALUES (\(queue), \(envelope.id.uuid)) \
-                        ON CONFLICT DO NOTHING
-                        """)
-                    if inserted == 0 { return (Outcome.duplicate, []) }
+            if optimistic {
+                // A second copy of an id in the same batch finds it already taken out of `fresh`.
+                guard fresh.remove(envelope.id.uuid) != nil else {
+                    outcomes.append(.duplicate)
+                    continue
+                }
+                do {
                     let started = ContinuousClock.now
                     let emitted = try await handler.handle(inbound, context: context)
                     metrics.handlerDuration.recordInterval(since: started)
-                    return (.handled(emitted: emitted.count), emitted.map { OutboxRow(producer: queue, message: $0) })
+                    outcomes.append(.handled(emitted: emitted.count))
+                    outbox += emitted.map { OutboxRow(producer: queue, message: $0) }
+                } catch {
+                    if Classifier.isConnectionFailure(error) { throw error }
+                    messageLogger.debug("handler failed in an optimistic batch", metadata: [LogKey.errorType: "\(errorLabel(error))"])
+                    throw NeedsIsolation()
                 }
-                outcomes.append(result.0)
-                outbox += result.1
+                continue
+            }
+            // The savepoint is managed here rather than with `withSavepoint`: when a handler swallowed a failed
+            // statement, the transaction is aborted and RELEASE fails; ROLLBACK TO then restores it, so that one
+            // misbehaving message cannot fail its batch-mates.
+            try await transaction.execute("SAVEPOINT hub_message")
+            do {
+                let inserted = try await transaction.execute(
+                    """
+                    INSERT INTO hub.inbox (consumer, message_id) VALUES (\(queue), \(envelope.id.uuid)) \
+                    ON CONFLICT DO NOTHING
+                    """)
+                if inserted == 0 {
+                    try await transaction.execute("RELEASE SAVEPOINT hub_message")
+                    outcomes.append(.duplicate)
+                    continue
+                }
+                let started = ContinuousClock.now
+                let emitted = try await handler.handle(inbound, context: context)
+                metrics.handlerDuration.recordInterval(since: started)
+                try await transaction.execute("RELEASE SAVEPOINT hub_message")
+                outcomes.append(.handled(emitted: emitted.count))
+                outbox += emitted.map { OutboxRow(producer: queue, message: $0) }
             } catch {
                 if Classifier.isConnectionFailure(error) { throw error }
+                try await transaction.execute("ROLLBACK TO SAVEPOINT hub_message")
+                try await transaction.execute("RELEASE SAVEPOINT hub_message")
                 let outcome = Classifier.outcome(for: error)
                 messageLogger.debug("handler failed", metadata: [LogKey.errorType: "\(errorLabel(error))"])
                 outcomes.append(outcome)

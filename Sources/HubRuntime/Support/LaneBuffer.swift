@@ -10,6 +10,8 @@ final class LaneBuffer<Element: Sendable>: Sendable {
         var items: [Element] = []
         var head = 0
         var finished = false
+        /// A wake-up that came while nobody waited (the batch timer can fire before the lane starts waiting).
+        var wakePending = false
         var waiter: (needed: Int, continuation: CheckedContinuation<Void, Never>)?
 
         var count: Int { items.count - head }
@@ -61,6 +63,7 @@ final class LaneBuffer<Element: Sendable>: Sendable {
     /// nothing is waiting).
     func nextBatch<C: Clock>(maximumSize: Int, maximumWait: C.Duration, clock: C) async -> [Element]? {
         let size = max(maximumSize, 1)
+        state.withLock { $0.wakePending = false }
         await waitFor(count: 1)
         if maximumWait > .zero, state.withLock({ !$0.finished && $0.count > 0 && $0.count < size }) {
             await withTaskGroup(of: Void.self) { group in
@@ -71,6 +74,8 @@ final class LaneBuffer<Element: Sendable>: Sendable {
                 await self.waitFor(count: size)
                 group.cancelAll()
             }
+            // The cancelled timer may have left a wake-up behind: it belongs to this batch only.
+            state.withLock { $0.wakePending = false }
         }
         let batch = state.withLock { $0.take(size) }
         return batch.isEmpty ? nil : batch
@@ -78,8 +83,12 @@ final class LaneBuffer<Element: Sendable>: Sendable {
 
     private func wake() {
         let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            defer { state.waiter = nil }
-            return state.waiter?.continuation
+            guard let waiter = state.waiter else {
+                state.wakePending = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter.continuation
         }
         continuation?.resume()
     }
@@ -88,7 +97,10 @@ final class LaneBuffer<Element: Sendable>: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let ready = state.withLock { state -> Bool in
-                    if state.finished || state.count >= needed || Task.isCancelled { return true }
+                    if state.finished || state.count >= needed || state.wakePending || Task.isCancelled {
+                        state.wakePending = false
+                        return true
+                    }
                     state.waiter = (needed, continuation)
                     return false
                 }
