@@ -130,12 +130,13 @@ let package = Package(
         .testTarget(name: "HubCryptoTests", dependencies: ["HubCrypto"]),
         .testTarget(name: "HubAMQPTests", dependencies: ["HubAMQP", "HubCore"]),
         .testTarget(name: "HubStoreTests", dependencies: ["HubStore", "HubCore"]),
-        .testTarget(name: "HubRuntimeTests", dependencies: ["HubRuntime", "HubCore"]),
+        .testTarget(name: "HubRuntimeTests", dependencies: ["HubRuntime", "HubCore", "HubAMQP"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "HubAMQP", "HubStore", "HubCore", "HubApp", "HubRuntime",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "CLITests", dependencies: ["HubCore"]),

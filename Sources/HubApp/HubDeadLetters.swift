@@ -81,7 +81,7 @@ public enum HubDeadLetters {
     ///   - body: The work.
     /// - Returns: What `body` returns.
     /// - Throws: ``HubAppError`` for an unreachable broker or database; what `body` throws.
-    public static func withDeadLetters<Result: Sendable>(
+    static func withDeadLetters<Result: Sendable>(
         configuration: HubConfiguration,
         logger: Logger,
         _ body: (DeadLetters) async throws -> Result
@@ -103,6 +103,52 @@ public enum HubDeadLetters {
             case is AMQPError: throw HubAppError.broker(error, configuration: amqp)
             default: throw HubAppError.database(error, configuration: postgres)
             }
+        }
+    }
+
+    /// `dlq list`: lines to print (a table, or JSON without bodies).
+    public static func list(
+        _ criteria: Criteria, json: Bool, configuration: HubConfiguration, logger: Logger
+    ) async throws -> [String] {
+        let filter = try criteria.filter()
+        let messages = try await withDeadLetters(configuration: configuration, logger: logger) {
+            try await $0.list(filter: filter)
+        }
+        return try render(messages, json: json)
+    }
+
+    /// `dlq show`: the message as JSON (headers and base64 body), or nil if there is none with that id.
+    public static func show(id: Int64, configuration: HubConfiguration, logger: Logger) async throws -> String? {
+        let message = try await withDeadLetters(configuration: configuration, logger: logger) { try await $0.show(id: id) }
+        return try message.map { try json($0) }
+    }
+
+    /// `dlq redrive`: republishes the given ids, or what the criteria select; returns (redriven, failed) counts.
+    public static func redrive(
+        ids: [Int64], criteria: Criteria, actor: String, configuration: HubConfiguration, logger: Logger
+    ) async throws -> (redriven: Int, failed: Int) {
+        let selection: DeadLetters.Selection = ids.isEmpty ? .filter(try criteria.filter()) : .ids(ids)
+        let report = try await withDeadLetters(configuration: configuration, logger: logger) {
+            try await $0.redrive(selection, actor: actor)
+        }
+        return (report.redriven.count, report.failed.count)
+    }
+
+    /// How many parked messages the criteria select (for purge's confirmation).
+    public static func count(_ criteria: Criteria, configuration: HubConfiguration, logger: Logger) async throws -> Int {
+        let filter = try criteria.filter()
+        return try await withDeadLetters(configuration: configuration, logger: logger) {
+            try await $0.list(filter: filter).count
+        }
+    }
+
+    /// `dlq purge`: deletes what the criteria select, recorded under `actor`; returns how many.
+    public static func purge(
+        _ criteria: Criteria, actor: String, configuration: HubConfiguration, logger: Logger
+    ) async throws -> Int {
+        let filter = try criteria.filter()
+        return try await withDeadLetters(configuration: configuration, logger: logger) {
+            try await $0.purge(filter: filter, actor: actor)
         }
     }
 

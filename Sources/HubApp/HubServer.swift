@@ -140,7 +140,7 @@ public struct HubServer: Sendable {
         publisherConfiguration.connectionName = "huitong serve publisher"
         let publisher = AMQPPublisher(configuration: publisherConfiguration, topology: topology, logger: logger)
         var services: [any Service] = [
-            PublisherService(publisher: publisher),
+            PublisherService(publisher),
             OutboxRelay(pool: pool, publisher: publisher, logger: logger),
         ]
         for (consumer, handler) in consumers {
@@ -185,16 +185,6 @@ public struct HubServer: Sendable {
             )
         }
         return HubAppError(.httpFailed, "the hub stopped: \(HubAppError.describe(error))", underlying: error)
-    }
-}
-
-/// Services the publisher's heartbeats while idle, and closes it after everything that publishes has stopped.
-struct PublisherService: Service {
-    let publisher: AMQPPublisher
-
-    func run() async throws {
-        try? await cancelWhenGracefulShutdown { try await publisher.run() }
-        await publisher.close()
     }
 }
 

@@ -38,11 +38,11 @@ struct DLQCommand: AsyncParsableCommand {
             try await runReportingErrors {
                 let configuration = try connection.configuration()
                 HubLogging.bootstrap(level: configuration.logLevel)
-                let filter = filters.criteria(limit: limit)
-                let messages = try await HubDeadLetters.withDeadLetters(
-                    configuration: configuration, logger: HubLogging.logger("huitong.dlq")
-                ) { try await $0.list(filter: try filter.filter()) }
-                for line in try HubDeadLetters.render(messages, json: json) { print(line) }
+                let lines = try await HubDeadLetters.list(
+                    filters.criteria(limit: limit), json: json, configuration: configuration,
+                    logger: HubLogging.logger("huitong.dlq")
+                )
+                for line in lines { print(line) }
             }
         }
     }
@@ -56,13 +56,13 @@ struct DLQCommand: AsyncParsableCommand {
             try await runReportingErrors {
                 let configuration = try connection.configuration()
                 HubLogging.bootstrap(level: configuration.logLevel)
-                let message = try await HubDeadLetters.withDeadLetters(
-                    configuration: configuration, logger: HubLogging.logger("huitong.dlq")
-                ) { try await $0.show(id: id) }
+                let message = try await HubDeadLetters.show(
+                    id: id, configuration: configuration, logger: HubLogging.logger("huitong.dlq")
+                )
                 guard let message else {
                     throw HubAppError(.invalidConfiguration, "no parked message with id \(id)", fix: "see huitong dlq list")
                 }
-                print(try HubDeadLetters.json(message))
+                print(message)
             }
         }
     }
@@ -83,20 +83,15 @@ struct DLQCommand: AsyncParsableCommand {
                 }
                 let configuration = try connection.configuration()
                 HubLogging.bootstrap(level: configuration.logLevel)
-                let criteria = filters.criteria(limit: nil)
-                let report = try await HubDeadLetters.withDeadLetters(
+                let report = try await HubDeadLetters.redrive(
+                    ids: ids, criteria: filters.criteria(limit: nil), actor: actor ?? DLQCommand.actor,
                     configuration: configuration, logger: HubLogging.logger("huitong.dlq")
-                ) { deadLetters in
-                    try await deadLetters.redrive(
-                        ids.isEmpty ? .filter(try criteria.filter()) : .ids(ids),
-                        actor: actor ?? DLQCommand.actor
-                    )
-                }
-                print("redriven: \(report.redriven.count), failed: \(report.failed.count)")
-                if !report.failed.isEmpty {
+                )
+                print("redriven: \(report.redriven), failed: \(report.failed)")
+                if report.failed > 0 {
                     throw HubAppError(
                         .brokerUnavailable,
-                        "\(report.failed.count) message(s) were not confirmed by the broker and stay parked",
+                        "\(report.failed) message(s) were not confirmed by the broker and stay parked",
                         fix: "run the same redrive again"
                     )
                 }
@@ -119,11 +114,8 @@ struct DLQCommand: AsyncParsableCommand {
                 let configuration = try connection.configuration()
                 HubLogging.bootstrap(level: configuration.logLevel)
                 let criteria = filters.criteria(limit: nil)
-                let filter = try criteria.filter()
                 let logger = HubLogging.logger("huitong.dlq")
-                let count = try await HubDeadLetters.withDeadLetters(configuration: configuration, logger: logger) {
-                    try await $0.list(filter: filter).count
-                }
+                let count = try await HubDeadLetters.count(criteria, configuration: configuration, logger: logger)
                 if count == 0 {
                     print("nothing to purge")
                     return
@@ -142,9 +134,9 @@ struct DLQCommand: AsyncParsableCommand {
                         return
                     }
                 }
-                let purged = try await HubDeadLetters.withDeadLetters(configuration: configuration, logger: logger) {
-                    try await $0.purge(filter: filter, actor: actor ?? DLQCommand.actor)
-                }
+                let purged = try await HubDeadLetters.purge(
+                    criteria, actor: actor ?? DLQCommand.actor, configuration: configuration, logger: logger
+                )
                 print("purged: \(purged)")
             }
         }

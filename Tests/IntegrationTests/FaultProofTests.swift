@@ -80,13 +80,17 @@ struct FaultProofTests {
         await publisher.close()
 
         // The observer consumes while the service runs.
+        // Only this run's events count: the relay may still publish events of an earlier, interrupted run.
+        let expectedCauses = Set(uniqueIDs)
         let seen = Mutex<Set<UUID>>([])
         let consumer = AMQPConsumer(configuration: try AMQPSupport.configuration(name: "proof-observer-\(run)"),
                                     logger: logger)
         let deliveries = consumer.consume(queue: observerQueue, prefetch: 500)
         let observer = Task {
             for try await delivery in deliveries {
-                if let envelope = try? Envelope.decode(bytes: delivery.body), let cause = envelope.causationID {
+                if let envelope = try? Envelope.decode(bytes: delivery.body), let cause = envelope.causationID,
+                    expectedCauses.contains(cause)
+                {
                     _ = seen.withLock { $0.insert(cause) }
                 }
                 try? await delivery.ack()
@@ -107,10 +111,26 @@ struct FaultProofTests {
         var kills = 0
         var closedBroker = false
         var restartedDatabase = false
+        var supervisorRestarts = 0
         let killPoints = [0.15, 0.35, 0.60]
         let deadline = ContinuousClock.now + .seconds(Double(max(300, total / 100)))
+        var lastProgress = (count: -1, at: ContinuousClock.now)
         while ContinuousClock.now < deadline {
+            // Act as a process supervisor: `serve` exits non-zero when it cannot reach the database or the
+            // broker at start-up (by design: one clear line, then exit), e.g. when it is restarted while
+            // PostgreSQL is restarting. A supervisor starts it again after a pause.
+            if !server.isRunning {
+                supervisorRestarts += 1
+                try await Task.sleep(for: .milliseconds(500))
+                server = try ProofProcess.startServer()
+            }
             let done = await applied()
+            if done != lastProgress.count {
+                lastProgress = (done, ContinuousClock.now)
+            } else if done < uniqueCount && ContinuousClock.now - lastProgress.at > .seconds(90) {
+                Issue.record("no progress for 90 s at \(done) of \(uniqueCount) effects; see .build/proof-logs/")
+                break
+            }
             let progress = Double(max(done, 0)) / Double(uniqueCount)
             if kills < killPoints.count && progress >= killPoints[kills] {
                 kill(server.processIdentifier, SIGKILL)
@@ -183,7 +203,7 @@ struct FaultProofTests {
 
         print(
             "fault proof: \(total) published (\(uniqueCount) unique), \(kills) kill -9, broker connections closed,"
-                + " PostgreSQL restarted; effects \(appliedByKey.values.reduce(0, +)), events seen \(seen.withLock { $0.count })"
+                + " PostgreSQL restarted, \(supervisorRestarts) restart(s) after a failed start; effects \(appliedByKey.values.reduce(0, +)), events seen \(seen.withLock { $0.count })"
         )
 
         kill(server.processIdentifier, SIGTERM)
@@ -231,7 +251,7 @@ enum ProofProcess {
         var environment = ProcessInfo.processInfo.environment
         environment["HUITONG_AMQP_URL"] = AMQPSupport.url
         environment["HUITONG_DATABASE_URL"] = StoreSupport.databaseURL
-        environment["HUITONG_LOG_LEVEL"] = "warning"
+        environment["HUITONG_LOG_LEVEL"] = "info"
         return environment
     }
 
@@ -249,9 +269,16 @@ enum ProofProcess {
         process.arguments = ["serve", "--roles", "sample", "--http-port", "0", "--shutdown-timeout", "10"]
         process.environment = environment
         process.currentDirectoryURL = AMQPSupport.repositoryRoot
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        // Each server's log goes to .build/proof-logs/ for the post-mortem of a failed run.
+        let directory = AMQPSupport.repositoryRoot.appending(path: ".build/proof-logs")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let logURL = directory.appending(path: "serve-\(Date().timeIntervalSince1970).log")
+        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logURL)
+        process.standardOutput = log
+        process.standardError = log
         try process.run()
+        try? log.close()
         return process
     }
 
