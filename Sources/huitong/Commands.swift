@@ -28,17 +28,15 @@ struct ServeCommand: AsyncParsableCommand {
     var shutdownTimeout: Double?
 
     func run() async throws {
-        try await runReportingErrors {
-            var extra: [String: ConfigValue] = [:]
-            if let roles { extra[HubConfiguration.Key.roles] = .init(.string(roles), isSecret: false) }
-            if let httpHost { extra[HubConfiguration.Key.httpHost] = .init(.string(httpHost), isSecret: false) }
-            if let httpPort { extra[HubConfiguration.Key.httpPort] = .init(.string(String(httpPort)), isSecret: false) }
-            if let shutdownTimeout {
-                extra[HubConfiguration.Key.shutdownTimeout] = .init(.string(String(shutdownTimeout)), isSecret: false)
-            }
-            let configuration = try connection.configuration(extra: extra)
-            HubLogging.bootstrap(level: configuration.logLevel)
-            try await HubServer(configuration: configuration, logger: HubLogging.logger("huitong.serve")).run()
+        var extra: [String: ConfigValue] = [:]
+        if let roles { extra[HubConfiguration.Key.roles] = .init(.string(roles), isSecret: false) }
+        if let httpHost { extra[HubConfiguration.Key.httpHost] = .init(.string(httpHost), isSecret: false) }
+        if let httpPort { extra[HubConfiguration.Key.httpPort] = .init(.string(String(httpPort)), isSecret: false) }
+        if let shutdownTimeout {
+            extra[HubConfiguration.Key.shutdownTimeout] = .init(.string(String(shutdownTimeout)), isSecret: false)
+        }
+        try await connection.run("huitong.serve", extra: extra) { configuration, logger in
+            try await HubServer(configuration: configuration, logger: logger).run()
         }
     }
 }
@@ -55,13 +53,11 @@ struct MigrateCommand: AsyncParsableCommand {
     var statusOnly = false
 
     func run() async throws {
-        try await runReportingErrors {
-            let configuration = try connection.configuration()
-            HubLogging.bootstrap(level: configuration.logLevel)
+        try await connection.run("huitong.migrate") { configuration, logger in
             let lines = try await HubMigrate.run(
                 configuration: configuration,
                 statusOnly: statusOnly,
-                logger: HubLogging.logger("huitong.migrate")
+                logger: logger
             )
             for line in lines { print(line) }
         }
@@ -90,15 +86,13 @@ struct TopologyCommand: AsyncParsableCommand {
         var dryRun = false
 
         func run() async throws {
-            try await runReportingErrors {
-                var extra: [String: ConfigValue] = [:]
-                if let roles { extra[HubConfiguration.Key.roles] = .init(.string(roles), isSecret: false) }
-                let configuration = try connection.configuration(extra: extra)
-                HubLogging.bootstrap(level: configuration.logLevel)
+            var extra: [String: ConfigValue] = [:]
+            if let roles { extra[HubConfiguration.Key.roles] = .init(.string(roles), isSecret: false) }
+            try await connection.run("huitong.topology", extra: extra) { configuration, logger in
                 let lines = try await HubTopologyCommand.declare(
                     configuration: configuration,
                     dryRun: dryRun,
-                    logger: HubLogging.logger("huitong.topology")
+                    logger: logger
                 )
                 for line in lines { print(line) }
             }
@@ -115,10 +109,8 @@ struct DoctorCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        try await runReportingErrors {
-            let configuration = try connection.configuration()
-            HubLogging.bootstrap(level: configuration.logLevel)
-            let report = await Doctor.run(configuration: configuration, logger: HubLogging.logger("huitong.doctor"))
+        try await connection.run("huitong.doctor") { configuration, logger in
+            let report = await Doctor.run(configuration: configuration, logger: logger)
             for line in report.lines { print(line) }
             if !report.isHealthy { throw ExitCode(1) }
         }

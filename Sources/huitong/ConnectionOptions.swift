@@ -40,6 +40,26 @@ struct ConnectionOptions: ParsableArguments {
     }
 }
 
+extension ConnectionOptions {
+    /// Runs a command: reads the configuration (options, then environment, then defaults), sets up logging, and
+    /// turns any failure into one line on stderr and exit status 1.
+    /// - Parameters:
+    ///   - label: The logger label, e.g. `huitong.migrate`.
+    ///   - extra: Values of command-specific options, by configuration key.
+    ///   - body: The command's work.
+    func run(
+        _ label: String,
+        extra: [String: ConfigValue] = [:],
+        _ body: (HubConfiguration, Logger) async throws -> Void
+    ) async throws {
+        try await runReportingErrors {
+            let configuration = try configuration(extra: extra)
+            HubLogging.bootstrap(level: configuration.logLevel)
+            try await body(configuration, HubLogging.logger(label))
+        }
+    }
+}
+
 extension AbsoluteConfigKey {
     init(_ dotted: String) {
         self.init(dotted.split(separator: ".").map(String.init))

@@ -35,12 +35,10 @@ struct DLQCommand: AsyncParsableCommand {
         @Flag(help: "JSON instead of a table.") var json = false
 
         func run() async throws {
-            try await runReportingErrors {
-                let configuration = try connection.configuration()
-                HubLogging.bootstrap(level: configuration.logLevel)
+            try await connection.run("huitong.dlq") { configuration, logger in
                 let lines = try await HubDeadLetters.list(
                     filters.criteria(limit: limit), json: json, configuration: configuration,
-                    logger: HubLogging.logger("huitong.dlq")
+                    logger: logger
                 )
                 for line in lines { print(line) }
             }
@@ -53,11 +51,9 @@ struct DLQCommand: AsyncParsableCommand {
         @Argument(help: "The parked message's id (from dlq list).") var id: Int64
 
         func run() async throws {
-            try await runReportingErrors {
-                let configuration = try connection.configuration()
-                HubLogging.bootstrap(level: configuration.logLevel)
+            try await connection.run("huitong.dlq") { configuration, logger in
                 let message = try await HubDeadLetters.show(
-                    id: id, configuration: configuration, logger: HubLogging.logger("huitong.dlq")
+                    id: id, configuration: configuration, logger: logger
                 )
                 guard let message else {
                     throw HubAppError(.invalidConfiguration, "no parked message with id \(id)", fix: "see huitong dlq list")
@@ -77,15 +73,13 @@ struct DLQCommand: AsyncParsableCommand {
         @Option(help: "Who is acting (recorded; default $USER).") var actor: String?
 
         func run() async throws {
-            try await runReportingErrors {
+            try await connection.run("huitong.dlq") { configuration, logger in
                 if ids.isEmpty && filters.queue == nil {
                     throw HubAppError(.invalidConfiguration, "redrive needs ids or --queue", fix: "name what to redrive")
                 }
-                let configuration = try connection.configuration()
-                HubLogging.bootstrap(level: configuration.logLevel)
                 let report = try await HubDeadLetters.redrive(
                     ids: ids, criteria: filters.criteria(limit: nil), actor: actor ?? DLQCommand.actor,
-                    configuration: configuration, logger: HubLogging.logger("huitong.dlq")
+                    configuration: configuration, logger: logger
                 )
                 print("redriven: \(report.redriven), failed: \(report.failed)")
                 if report.failed > 0 {
@@ -107,14 +101,11 @@ struct DLQCommand: AsyncParsableCommand {
         @Option(help: "Who is acting (recorded; default $USER).") var actor: String?
 
         func run() async throws {
-            try await runReportingErrors {
+            try await connection.run("huitong.dlq") { configuration, logger in
                 guard filters.queue != nil else {
                     throw HubAppError(.invalidConfiguration, "purge needs --queue", fix: "name the queue to purge")
                 }
-                let configuration = try connection.configuration()
-                HubLogging.bootstrap(level: configuration.logLevel)
                 let criteria = filters.criteria(limit: nil)
-                let logger = HubLogging.logger("huitong.dlq")
                 let count = try await HubDeadLetters.count(criteria, configuration: configuration, logger: logger)
                 if count == 0 {
                     print("nothing to purge")

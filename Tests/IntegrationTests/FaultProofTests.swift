@@ -40,12 +40,13 @@ struct FaultProofTests {
         // Downstream observer: a queue bound to the events the sample service emits.
         let observerQueue = "test.proof-events.\(run)"
         let observerTopology = Topology(
-            queues: [Topology.Queue(name: observerQueue)],
+            // It expires 10 minutes after its consumer is gone, so an interrupted run cannot leave a queue behind
+            // that collects every later sample event.
+            queues: [Topology.Queue(name: observerQueue, kind: .classic, extraArguments: ["x-expires": .int(600_000)])],
             bindings: [Topology.Binding(queue: observerQueue, exchange: Topology.ExchangeName.events,
                                         routingKey: "sample.counter.incremented")]
         )
         try await AMQPSupport.withConnection { try await $0.declare(observerTopology) }
-        defer { Task { await AMQPSupport.cleanUp(queues: [observerQueue]) } }
 
         // The commands: unique ones plus 3 % re-sent with the same message id and bytes.
         let uniqueCount = total - total * 3 / 100
@@ -211,6 +212,7 @@ struct FaultProofTests {
         await deliveries.stop()
         observer.cancel()
         await pool.close()
+        await AMQPSupport.cleanUp(queues: [observerQueue])
     }
 
     static func command(_ envelope: Envelope) -> AMQPMessage {

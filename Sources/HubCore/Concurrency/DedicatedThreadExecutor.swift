@@ -20,6 +20,8 @@ public final class DedicatedThreadExecutor: SerialExecutor, Sendable {
     private struct State {
         var jobs: [UnownedJob] = []
         var stopped = false
+        /// Set by the thread itself, under the lock, when it has run its last job and returned.
+        var exited = false
     }
 
     private let state = Mutex(State())
@@ -38,16 +40,18 @@ public final class DedicatedThreadExecutor: SerialExecutor, Sendable {
     /// - Parameter job: The job.
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
+        // Jobs are accepted until the thread has exited (a stopped thread still drains its queue), so a job never
+        // runs beside one on the dedicated thread.
         let accepted = state.withLock { state -> Bool in
-            guard !state.stopped else { return false }
+            guard !state.exited else { return false }
             state.jobs.append(job)
             return true
         }
         if accepted {
             wakeUp.signal()
         } else {
-            // The owner is gone; the job belongs to an actor that is being torn down. Running it here keeps the
-            // program correct (isolation is still exclusive: the dedicated thread has exited).
+            // Only teardown work of the owning actor can arrive after the thread is gone; nothing else can run on
+            // this executor any more, so running it here keeps isolation exclusive.
             job.runSynchronously(on: asUnownedSerialExecutor())
         }
     }
@@ -78,14 +82,20 @@ public final class DedicatedThreadExecutor: SerialExecutor, Sendable {
         threadID.withLock { $0 = pthread_self() }
         while true {
             wakeUp.wait()
-            let (jobs, stopped) = state.withLock { state -> ([UnownedJob], Bool) in
+            let jobs = state.withLock { state -> [UnownedJob] in
                 let jobs = state.jobs
                 state.jobs.removeAll(keepingCapacity: true)
-                return (jobs, state.stopped)
+                return jobs
             }
             let executor = asUnownedSerialExecutor()
             for job in jobs { job.runSynchronously(on: executor) }
-            if stopped && state.withLock({ $0.jobs.isEmpty }) { return }
+            // Deciding to exit and refusing further jobs happen under one lock, so none is stranded in the queue.
+            let exit = state.withLock { state -> Bool in
+                guard state.stopped && state.jobs.isEmpty else { return false }
+                state.exited = true
+                return true
+            }
+            if exit { return }
         }
     }
 }
