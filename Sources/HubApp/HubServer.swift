@@ -70,8 +70,33 @@ public struct HubServer: Sendable {
             metadata: ["amqp.url": "\(amqp.redactedURL)", "hub.roles": "\(roles.map(\.name).joined(separator: ","))"]
         )
 
+        // The process's publisher (the outbox relay's and the roles'); then every role is built from configuration.
+        var publisherConfiguration = amqp
+        publisherConfiguration.connectionName = "huitong serve publisher"
+        let publisher = AMQPPublisher(configuration: publisherConfiguration, topology: topology, logger: logger)
+        var parts: [(role: HubRole, parts: RoleParts)] = []
+        do {
+            for role in roles {
+                let context = RoleContext(
+                    configuration: configuration,
+                    reader: configuration.reader,
+                    pool: pool,
+                    amqp: amqp,
+                    publisher: publisher,
+                    readiness: readiness,
+                    logger: HubLogging.logger("huitong.\(role.name)")
+                )
+                parts.append((role, try await role.build(context)))
+            }
+        } catch {
+            await broker.close()
+            await pool.close()
+            throw error as? HubAppError ?? HubAppError(.invalidConfiguration, "a role could not start: \(HubAppError.describe(error))")
+        }
+
         let router = Router()
         OperationsRoutes.add(to: router, readiness: readiness, registry: registry)
+        for (_, rolePart) in parts { rolePart.routes(router) }
         let host = configuration.httpHost
         let application = Application(
             router: router,
@@ -96,7 +121,8 @@ public struct HubServer: Sendable {
                 logger: logger
             ),
         ]
-        services += Self.runtimeServices(roles: roles, topology: topology, amqp: amqp, pool: pool, logger: logger)
+        services += Self.runtimeServices(parts: parts, publisher: publisher, amqp: amqp, pool: pool, logger: logger)
+        services += parts.flatMap(\.parts.services)
         services.append(application)
         var groupConfiguration = ServiceGroupConfiguration(
             services: services,
@@ -126,19 +152,15 @@ public struct HubServer: Sendable {
     /// The consumer runtime of every role that has handlers: one publisher and one outbox relay per process, and
     /// for each consumer queue its consumer service and the drainer of its parking queue.
     static func runtimeServices(
-        roles: [HubRole],
-        topology: Topology,
+        parts: [(role: HubRole, parts: RoleParts)],
+        publisher: AMQPPublisher,
         amqp: AMQPConfiguration,
         pool: PostgresPool,
         logger: Logger
     ) -> [any Service] {
-        let consumers = roles.flatMap { role in
-            role.consumers.compactMap { consumer in role.handlers[consumer.queue].map { (consumer, $0) } }
+        let consumers = parts.flatMap { role, parts in
+            role.consumers.compactMap { consumer in parts.handlers[consumer.queue].map { (consumer, $0) } }
         }
-        guard !consumers.isEmpty else { return [] }
-        var publisherConfiguration = amqp
-        publisherConfiguration.connectionName = "huitong serve publisher"
-        let publisher = AMQPPublisher(configuration: publisherConfiguration, topology: topology, logger: logger)
         var services: [any Service] = [
             PublisherService(publisher),
             OutboxRelay(pool: pool, publisher: publisher, logger: logger),

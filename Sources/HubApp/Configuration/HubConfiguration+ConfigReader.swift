@@ -41,6 +41,7 @@ extension HubConfiguration {
     /// - Throws: ``HubAppError`` naming the key and what is wrong with its value.
     public init(reader: ConfigReader) throws {
         self.init()
+        self.reader = reader
         if let value = Self.read(reader, Key.amqpURL, isSecret: true), !value.isEmpty { amqpURL = value }
         if let value = Self.read(reader, Key.databaseURL, isSecret: true), !value.isEmpty { databaseURL = value }
         if let value = Self.read(reader, Key.httpHost), !value.isEmpty { httpHost = value }

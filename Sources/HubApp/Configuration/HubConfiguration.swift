@@ -1,3 +1,4 @@
+public import Configuration
 public import Logging
 
 /// Everything a `huitong` process needs to know to run: where the broker and database are, where to serve HTTP,
@@ -27,6 +28,9 @@ public struct HubConfiguration: Sendable {
     public var connectTimeout: Duration
     /// The log level.
     public var logLevel: Logger.Level
+    /// Where the values came from (options, then environment): roles read their own keys through it.
+    /// A configuration made in code reads the environment only.
+    public var reader: ConfigReader = ConfigReader(providers: [EnvironmentVariablesProvider()])
 
     /// Creates a configuration.
     /// - Parameters:

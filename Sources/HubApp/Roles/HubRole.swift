@@ -15,21 +15,29 @@ public struct HubRole: Sendable {
     public let isBuilt: Bool
     /// Whether `--roles all` includes it (the reference `sample` role is opt-in).
     public let includedInAll: Bool
-    /// The handler of each consumer queue, by queue name.
-    public let handlers: [String: any MessageHandler]
+    /// Builds the role's handlers, services and routes from configuration, once the database is migrated and
+    /// the topology declared. Throw ``HubAppError`` (one line and a fix) for bad role configuration.
+    public let build: @Sendable (RoleContext) async throws -> RoleParts
 
-    init(
+    /// Creates a role.
+    /// - Parameters:
+    ///   - name: The role's name on the command line.
+    ///   - consumers: The queues it declares and consumes.
+    ///   - isBuilt: Whether this binary can run it.
+    ///   - includedInAll: Whether `--roles all` includes it.
+    ///   - build: Builds its parts (handlers by queue, services, routes).
+    public init(
         name: String,
         consumers: [Topology.Consumer],
         isBuilt: Bool,
         includedInAll: Bool = true,
-        handlers: [String: any MessageHandler] = [:]
+        build: @escaping @Sendable (RoleContext) async throws -> RoleParts = { _ in RoleParts() }
     ) {
         self.name = name
         self.consumers = consumers
         self.isBuilt = isBuilt
         self.includedInAll = includedInAll
-        self.handlers = handlers
+        self.build = build
     }
 
     /// The reference service that proves the runtime: counters incremented by `sample.counter.increment.v1`.
@@ -38,10 +46,11 @@ public struct HubRole: Sendable {
         consumers: [SampleCounterHandler.consumer()],
         isBuilt: true,
         includedInAll: false,
-        handlers: [SampleCounterHandler.queue: SampleCounterHandler()]
+        build: { _ in RoleParts(handlers: [SampleCounterHandler.queue: SampleCounterHandler()]) }
     )
 
-    /// Every role this binary knows, built or planned.
+    /// Every role this binary knows, built or planned. A new role: a file in `Roles/` with a `static let`, and one
+    /// line here.
     public static let known: [HubRole] = [
         sample,
         HubRole(name: "gateway", consumers: [], isBuilt: false),
