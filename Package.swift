@@ -91,6 +91,13 @@ let package = Package(
             dependencies: ["HubCore", "HubRuntime", "HubStore"],
             path: "Sources/Domains/Sample"
         ),
+        .target(
+            name: "PaymentsService",
+            dependencies: ["HubCore", "HubRuntime", "HubStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            path: "Sources/Domains/Payments"
+        ),
 
         // MARK: Composition root
         .target(
@@ -103,6 +110,7 @@ let package = Package(
                 "HubCrypto",
                 "HubRuntime",
                 "SampleService",
+                "PaymentsService",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -135,12 +143,13 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "HubAMQP", "HubStore", "HubCore", "HubApp", "HubRuntime",
+                "HubAMQP", "HubStore", "HubCore", "HubApp", "HubRuntime", "PaymentsService",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "CLITests", dependencies: ["HubCore"]),
+        .testTarget(name: "PaymentsTests", dependencies: ["PaymentsService", "HubCore", "HubRuntime", "HubStore"]),
     ]
 )
 

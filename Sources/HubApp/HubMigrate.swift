@@ -1,4 +1,5 @@
 import HubRuntime
+import PaymentsService
 import SampleService
 public import HubStore
 public import Logging
@@ -7,6 +8,7 @@ public import Logging
 public enum HubMigrate {
     /// Every migration this binary ships, in order. Components add theirs here as they land.
     public static let migrations: [Migration] = HubMigrations.all + RuntimeMigrations.all + SampleMigrations.all
+        + PaymentsMigrations.all
 
     /// Runs the migrations (or only reports their status).
     /// - Parameters:

@@ -54,7 +54,7 @@ public struct HubRole: Sendable {
     public static let known: [HubRole] = [
         sample,
         HubRole(name: "gateway", consumers: [], isBuilt: false),
-        HubRole(name: "payments", consumers: [], isBuilt: false),
+        payments,
         HubRole(name: "audit", consumers: [], isBuilt: false),
         HubRole(name: "compliance", consumers: [], isBuilt: false),
         HubRole(name: "adapter.interbank", consumers: [], isBuilt: false),

@@ -1,0 +1,305 @@
+import Foundation
+import HubCore
+import HubStore
+
+/// The SQL of the `payments` schema. Every function runs in the caller's transaction.
+enum PaymentsStore {
+    /// Serialises work on one key across lanes and processes until the transaction ends.
+    static func lock(_ key: String, in transaction: PostgresTransaction) async throws {
+        try await transaction.execute("SELECT pg_advisory_xact_lock(hashtextextended(\(key), 0))")
+    }
+
+    // MARK: Idempotency (R-PAY-2/3)
+
+    struct RecordedRequest {
+        var samePayload: Bool
+        var outcome: String
+    }
+
+    static func recordedRequest(
+        enterpriseID: String, channel: String, kind: String, clientRequestId: String, fingerprint: [UInt8],
+        in transaction: PostgresTransaction
+    ) async throws -> RecordedRequest? {
+        let rows = try await transaction.query(
+            """
+            SELECT payload_hash = sha256(\(fingerprint)), outcome FROM payments.requests \
+            WHERE enterprise_id = \(enterpriseID) AND channel = \(channel) AND kind = \(kind) \
+            AND client_request_id = \(clientRequestId)
+            """
+        ).rows
+        guard let row = rows.first else { return nil }
+        return RecordedRequest(samePayload: try row.decode(Bool.self, at: 0), outcome: try row.decode(String.self, at: 1))
+    }
+
+    static func recordRequest(
+        enterpriseID: String, channel: String, kind: String, clientRequestId: String, fingerprint: [UInt8],
+        messageID: UUID, outcome: String, referenceID: UUID, reasonCode: String?, in transaction: PostgresTransaction
+    ) async throws {
+        try await transaction.execute(
+            """
+            INSERT INTO payments.requests (enterprise_id, channel, kind, client_request_id, payload_hash, message_id, \
+            outcome, reference_id, reason_code) VALUES (\(enterpriseID), \(channel), \(kind), \(clientRequestId), \
+            sha256(\(fingerprint)), \(messageID), \(outcome), \(referenceID), \(reasonCode))
+            """)
+    }
+
+    // MARK: Transfers
+
+    static func insert(_ transfer: TransferRecord, retryOf: UUID?, now: Date, in transaction: PostgresTransaction)
+        async throws
+    {
+        let instruction = try PostgresJSON(encoding: transfer.instruction)
+        let debtorKey = transfer.instruction.debtor.destination.duplicateKey
+        let creditorKey = transfer.instruction.creditor.destination.duplicateKey
+        let valueDate = transfer.instruction.valueDate(now: now).description
+        let sequence = transfer.lineSequence.map { Int32($0) }
+        try await transaction.execute(
+            """
+            INSERT INTO payments.transfers (transfer_id, enterprise_id, channel, client_request_id, batch_ref, \
+            line_sequence, retry_of, command_id, subject_message_id, correlation_id, state, instruction, amount, \
+            currency, debtor_key, creditor_key, value_date, created_at, updated_at) VALUES (\(transfer.transferID), \
+            \(transfer.enterpriseID), \(transfer.channel), \(transfer.clientRequestId), \(transfer.batchRef), \
+            \(sequence), \(retryOf), \(transfer.commandID), \(transfer.subjectMessageID), \
+            \(transfer.correlationID), \(transfer.state.rawValue), \(instruction), \(transfer.instruction.amount.amount), \
+            \(transfer.instruction.amount.currency.code), \(debtorKey), \(creditorKey), \(valueDate)::date, \(now), \
+            \(now))
+            """)
+    }
+
+    /// R-PAY-5: a transfer of the same debtor, creditor, amount, currency and value date created within the
+    /// window that did not fail or get rejected.
+    static func hasDuplicate(
+        _ instruction: TransferInstruction, now: Date, window: Duration, in transaction: PostgresTransaction
+    ) async throws -> Bool {
+        let since = now.addingTimeInterval(-window.timeInterval)
+        let rows = try await transaction.query(
+            """
+            SELECT 1 FROM payments.transfers WHERE enterprise_id = \(instruction.enterpriseID) \
+            AND debtor_key = \(instruction.debtor.destination.duplicateKey) \
+            AND creditor_key = \(instruction.creditor.destination.duplicateKey) \
+            AND amount = \(instruction.amount.amount) AND currency = \(instruction.amount.currency.code) \
+            AND value_date = \(instruction.valueDate(now: now).description)::date AND created_at > \(since) \
+            AND state NOT IN ('failed', 'rejected') LIMIT 1
+            """
+        ).rows
+        return !rows.isEmpty
+    }
+
+    static func transfer(_ transferID: UUID, in transaction: PostgresTransaction) async throws -> TransferRecord? {
+        let rows = try await transaction.query(
+            """
+            SELECT transfer_id, enterprise_id, channel, client_request_id, batch_ref, line_sequence, command_id, \
+            subject_message_id, correlation_id, state, instruction::text, rail, settlement_date::text, uetr, \
+            end_to_end_id, instruction_id, query_count, hold_id FROM payments.transfers \
+            WHERE transfer_id = \(transferID) FOR UPDATE
+            """
+        ).rows
+        return try rows.first.map(TransferRecord.init(row:))
+    }
+
+    static func pendingTransfers(subject: UUID, in transaction: PostgresTransaction) async throws -> [TransferRecord] {
+        try await transaction.query(
+            """
+            SELECT transfer_id, enterprise_id, channel, client_request_id, batch_ref, line_sequence, command_id, \
+            subject_message_id, correlation_id, state, instruction::text, rail, settlement_date::text, uetr, \
+            end_to_end_id, instruction_id, query_count, hold_id FROM payments.transfers \
+            WHERE subject_message_id = \(subject) AND state = 'pendingCompliance' \
+            ORDER BY line_sequence NULLS FIRST, transfer_id FOR UPDATE
+            """
+        ).rows.map(TransferRecord.init(row:))
+    }
+
+    static func dueQueued(now: Date, limit: Int, in transaction: PostgresTransaction) async throws -> [TransferRecord] {
+        try await transaction.query(
+            """
+            SELECT transfer_id, enterprise_id, channel, client_request_id, batch_ref, line_sequence, command_id, \
+            subject_message_id, correlation_id, state, instruction::text, rail, settlement_date::text, uetr, \
+            end_to_end_id, instruction_id, query_count, hold_id FROM payments.transfers \
+            WHERE state = 'queued' AND eligible_at <= \(now) ORDER BY eligible_at LIMIT \(limit) \
+            FOR UPDATE SKIP LOCKED
+            """
+        ).rows.map(TransferRecord.init(row:))
+    }
+
+    static func dueChecks(now: Date, limit: Int, in transaction: PostgresTransaction) async throws -> [TransferRecord] {
+        try await transaction.query(
+            """
+            SELECT transfer_id, enterprise_id, channel, client_request_id, batch_ref, line_sequence, command_id, \
+            subject_message_id, correlation_id, state, instruction::text, rail, settlement_date::text, uetr, \
+            end_to_end_id, instruction_id, query_count, hold_id FROM payments.transfers \
+            WHERE state IN ('executing', 'statusUnknown') AND next_check_at <= \(now) ORDER BY next_check_at \
+            LIMIT \(limit) FOR UPDATE SKIP LOCKED
+            """
+        ).rows.map(TransferRecord.init(row:))
+    }
+
+    static func setState(
+        _ transferID: UUID, _ state: TransferState, now: Date, in transaction: PostgresTransaction
+    ) async throws {
+        try await transaction.execute(
+            """
+            UPDATE payments.transfers SET state = \(state.rawValue), updated_at = \(now), \
+            final_at = CASE WHEN \(state.isFinal) THEN \(now) ELSE final_at END WHERE transfer_id = \(transferID)
+            """)
+    }
+
+    static func setPending(_ transferID: UUID, holdID: String?, now: Date, in transaction: PostgresTransaction)
+        async throws
+    {
+        try await transaction.execute(
+            """
+            UPDATE payments.transfers SET state = 'pendingCompliance', hold_id = coalesce(\(holdID), hold_id), \
+            updated_at = \(now) WHERE transfer_id = \(transferID)
+            """)
+    }
+
+    static func setQueued(_ transferID: UUID, until: Date, now: Date, in transaction: PostgresTransaction) async throws {
+        try await transaction.execute(
+            """
+            UPDATE payments.transfers SET state = 'queued', eligible_at = \(until), updated_at = \(now) \
+            WHERE transfer_id = \(transferID)
+            """)
+    }
+
+    static func setExecuting(_ transfer: TransferRecord, nextCheck: Date, now: Date, in transaction: PostgresTransaction)
+        async throws
+    {
+        try await transaction.execute(
+            """
+            UPDATE payments.transfers SET state = 'executing', rail = \(transfer.rail?.rawValue), \
+            settlement_date = \(transfer.settlementDate)::date, uetr = \(transfer.uetr), \
+            end_to_end_id = \(transfer.endToEndId), instruction_id = \(transfer.instructionId), \
+            next_check_at = \(nextCheck), query_count = 0, eligible_at = NULL, updated_at = \(now) \
+            WHERE transfer_id = \(transfer.transferID)
+            """)
+    }
+
+    static func setFinal(
+        _ transferID: UUID, _ state: TransferState, status: String?, reasonCode: String?, reason: String?, now: Date,
+        in transaction: PostgresTransaction
+    ) async throws {
+        try await transaction.execute(
+            """
+            UPDATE payments.transfers SET state = \(state.rawValue), last_status = coalesce(\(status), last_status), \
+            reason_code = \(reasonCode), reason = \(reason), next_check_at = NULL, eligible_at = NULL, \
+            updated_at = \(now), final_at = \(now) WHERE transfer_id = \(transferID)
+            """)
+    }
+
+    static func setProgress(
+        _ transferID: UUID, status: String, nextCheck: Date, now: Date, in transaction: PostgresTransaction
+    ) async throws {
+        try await transaction.execute(
+            """
+            UPDATE payments.transfers SET state = 'executing', last_status = \(status), next_check_at = \(nextCheck), \
+            updated_at = \(now) WHERE transfer_id = \(transferID)
+            """)
+    }
+
+    static func setQueried(
+        _ transferID: UUID, state: TransferState, queries: Int, nextCheck: Date, now: Date,
+        in transaction: PostgresTransaction
+    ) async throws {
+        try await transaction.execute(
+            """
+            UPDATE payments.transfers SET state = \(state.rawValue), query_count = \(Int32(queries)), \
+            next_check_at = \(nextCheck), updated_at = \(now) WHERE transfer_id = \(transferID)
+            """)
+    }
+
+    // MARK: Compliance verdicts
+
+    /// Records a verdict: a final one (cleared, released, rejected) replaces `held`; the first final one stands.
+    static func recordVerdict(
+        subject: UUID, verdict: String, holdID: String?, reason: String?, now: Date, in transaction: PostgresTransaction
+    ) async throws {
+        try await transaction.execute(
+            """
+            INSERT INTO payments.compliance_verdicts (subject_message_id, verdict, hold_id, reason, updated_at) \
+            VALUES (\(subject), \(verdict), \(holdID), \(reason), \(now)) \
+            ON CONFLICT (subject_message_id) DO UPDATE SET verdict = EXCLUDED.verdict, \
+            hold_id = coalesce(EXCLUDED.hold_id, payments.compliance_verdicts.hold_id), \
+            reason = coalesce(EXCLUDED.reason, payments.compliance_verdicts.reason), updated_at = EXCLUDED.updated_at \
+            WHERE payments.compliance_verdicts.verdict = 'held'
+            """)
+    }
+
+    static func verdict(subject: UUID, in transaction: PostgresTransaction) async throws
+        -> (verdict: String, holdID: String?, reason: String?)?
+    {
+        let rows = try await transaction.query(
+            """
+            SELECT verdict, hold_id, reason FROM payments.compliance_verdicts WHERE subject_message_id = \(subject)
+            """
+        ).rows
+        guard let row = rows.first else { return nil }
+        return (try row.decode(String.self, at: 0), try row.decode(String?.self, at: 1), try row.decode(String?.self, at: 2))
+    }
+
+    // MARK: Batches
+
+    static func insertBatch(
+        ref: UUID, batch: ValidatedBatch, originalRef: UUID?, commandID: UUID, correlationID: UUID, now: Date,
+        in transaction: PostgresTransaction
+    ) async throws {
+        try await transaction.execute(
+            """
+            INSERT INTO payments.batches (batch_ref, enterprise_id, channel, batch_id, kind, original_batch_ref, \
+            command_id, correlation_id, line_count, control_sum, state, created_at) VALUES (\(ref), \
+            \(batch.enterpriseID), \(batch.channel), \(batch.batchId), \(batch.kind), \(originalRef), \(commandID), \
+            \(correlationID), \(Int32(batch.lines.count)), \(batch.controlSum.amount), 'accepted', \(now))
+            """)
+    }
+
+    static func batchRef(enterpriseID: String, channel: String, batchId: String, in transaction: PostgresTransaction)
+        async throws -> UUID?
+    {
+        try await transaction.query(
+            """
+            SELECT batch_ref FROM payments.batches WHERE enterprise_id = \(enterpriseID) AND channel = \(channel) \
+            AND batch_id = \(batchId)
+            """
+        ).rows.first.map { try $0.decode(UUID.self, at: 0) }
+    }
+
+    struct LineResult {
+        var sequence: Int
+        var transferID: UUID
+        var state: String
+        var reasonCode: String?
+    }
+
+    static func lineResults(batchRef: UUID, in transaction: PostgresTransaction) async throws -> [LineResult] {
+        try await transaction.query(
+            """
+            SELECT line_sequence, transfer_id, state, reason_code FROM payments.transfers WHERE batch_ref = \(batchRef) \
+            UNION ALL SELECT line_sequence, transfer_id, 'rejected', reason_code FROM payments.batch_rejected_lines \
+            WHERE batch_ref = \(batchRef) ORDER BY 1
+            """
+        ).rows.map {
+            LineResult(
+                sequence: Int(try $0.decode(Int32.self, at: 0)), transferID: try $0.decode(UUID.self, at: 1),
+                state: try $0.decode(String.self, at: 2), reasonCode: try $0.decode(String?.self, at: 3))
+        }
+    }
+
+    /// Whether a line of an earlier batch is already being retried (a retry that has not failed or been rejected).
+    static func isRetried(_ transferID: UUID, in transaction: PostgresTransaction) async throws -> Bool {
+        !(try await transaction.query(
+            """
+            SELECT 1 FROM payments.transfers WHERE retry_of = \(transferID) AND state NOT IN ('failed', 'rejected') \
+            LIMIT 1
+            """
+        ).rows.isEmpty)
+    }
+
+    static func insertRejectedLine(
+        batchRef: UUID, sequence: Int, transferID: UUID, rejection: Rejection, in transaction: PostgresTransaction
+    ) async throws {
+        try await transaction.execute(
+            """
+            INSERT INTO payments.batch_rejected_lines (batch_ref, line_sequence, transfer_id, reason_code, reason) \
+            VALUES (\(batchRef), \(Int32(sequence)), \(transferID), \(rejection.code.code), \(rejection.reason))
+            """)
+    }
+}
