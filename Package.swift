@@ -135,7 +135,7 @@ let package = Package(
 
         // MARK: Tests. Unit tests need no servers; IntegrationTests and CLITests use deploy/local's.
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"]),
-        .testTarget(name: "HubContractsTests", dependencies: ["HubContracts", "HubCore"]),
+        .testTarget(name: "HubContractsTests", dependencies: ["HubContracts", "HubCore", "PaymentsService"]),
         .testTarget(name: "HubCryptoTests", dependencies: ["HubCrypto"]),
         .testTarget(name: "HubAMQPTests", dependencies: ["HubAMQP", "HubCore"]),
         .testTarget(name: "HubStoreTests", dependencies: ["HubStore", "HubCore"]),

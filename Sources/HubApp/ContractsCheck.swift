@@ -1,5 +1,7 @@
 import Foundation
 import HubContracts
+import HubCore
+import PaymentsService
 
 /// `huitong contracts check`: every schema loads, the AsyncAPI document matches the hub's exchanges, and every
 /// example is accepted or refused as its name says.
@@ -10,6 +12,13 @@ public enum ContractsCheck {
         public var lines: [String]
         /// Whether everything passed.
         public var isSuccess: Bool
+    }
+
+    /// The typed payload decoders of every message type this binary knows: HubContracts' own and the domains'.
+    public static var payloadDecoders: [String: ContractChecker.PayloadDecoder] {
+        var decoders = ContractChecker.builtInPayloadDecoders
+        for (type, decode) in PaymentsContracts.payloadDecoders { decoders[type] = decode }
+        return decoders
     }
 
     /// Runs the check.
@@ -25,7 +34,7 @@ public enum ContractsCheck {
                 fix: "run from the checkout's root or pass --dir PATH"
             )
         }
-        let report = ContractChecker().check(contractsDirectory: URL(fileURLWithPath: directory, isDirectory: true))
+        let report = ContractChecker(configuration: ContractChecker.Configuration(payloadDecoders: payloadDecoders)).check(contractsDirectory: URL(fileURLWithPath: directory, isDirectory: true))
         return Result(lines: report.lines, isSuccess: report.isSuccess)
     }
 }

@@ -1,7 +1,7 @@
 public import Configuration
 import Foundation
-public import HubCore
-import PaymentsService
+import HubCore
+public import PaymentsService
 
 extension HubRole {
     /// The payments domain service: `svc.payments` (transfer and batch requests, adapter statuses, compliance

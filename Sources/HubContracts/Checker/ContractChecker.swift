@@ -20,7 +20,8 @@ public struct ContractChecker: Sendable {
     /// Checker settings.
     public struct Configuration: Sendable {
         /// Typed payload decoders by message type (e.g. `payments.transfer.request.v1`). Default: the payloads
-        /// defined in this module (``TransferRequest``, ``TransferAccepted``, ``HeartbeatPing``).
+        /// defined in this module (``HeartbeatPing``);
+        /// the composition root adds the domains' (`HubApp.ContractsCheck`).
         public var payloadDecoders: [String: PayloadDecoder]
         /// The `$id` of the envelope schema. Default
         /// `https://huitong.example.com/contracts/schemas/envelope.schema.json`.
@@ -42,14 +43,9 @@ public struct ContractChecker: Sendable {
     /// The hub's envelope schema `$id`.
     public static let envelopeSchemaID = "https://huitong.example.com/contracts/schemas/envelope.schema.json"
 
-    /// The payload decoders this module provides.
+    /// The payload decoders this module provides (the domains' payloads live in their modules, which this module
+    /// must not import; `HubApp.ContractsCheck` merges them in).
     public static let builtInPayloadDecoders: [String: PayloadDecoder] = [
-        TransferRequest.messageType: { (envelope: Envelope) throws(ValidationError) in
-            _ = try envelope.decodeData(as: TransferRequest.self)
-        },
-        TransferAccepted.messageType: { (envelope: Envelope) throws(ValidationError) in
-            _ = try envelope.decodeData(as: TransferAccepted.self)
-        },
         HeartbeatPing.messageType: { (envelope: Envelope) throws(ValidationError) in
             _ = try envelope.decodeData(as: HeartbeatPing.self)
         },
