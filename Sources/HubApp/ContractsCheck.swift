@@ -1,5 +1,5 @@
 import Foundation
-import HubContracts
+public import HubContracts
 import HubCore
 import PaymentsService
 

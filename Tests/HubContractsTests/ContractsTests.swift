@@ -154,7 +154,7 @@ struct ContractsTests {
             to: copy.appendingPathComponent("examples/invalid/not-really-invalid.json"))
         try Data(#"{"pointer": "/id", "code": "invalidFormat"}"#.utf8)
             .write(to: copy.appendingPathComponent("examples/invalid/not-really-invalid.expect.json"))
-        let report = ContractChecker().check(contractsDirectory: copy)
+        let report = ContractChecker(configuration: .init(payloadDecoders: payloadDecoders)).check(contractsDirectory: copy)
         #expect(!report.isSuccess)
         let failed = report.entries.filter { !$0.passed }.map(\.name)
         #expect(failed == ["asyncapi.json", "examples/invalid/not-really-invalid.json"])
@@ -168,7 +168,7 @@ struct ContractsTests {
         let schema = try String(contentsOf: common, encoding: .utf8)
         try schema.replacingOccurrences(of: "\"additionalProperties\"", with: "\"unevaluatedProperties\"")
             .write(to: common, atomically: true, encoding: .utf8)
-        let second = ContractChecker().check(contractsDirectory: copy)
+        let second = ContractChecker(configuration: .init(payloadDecoders: payloadDecoders)).check(contractsDirectory: copy)
         #expect(second.entries.first?.passed == false)
         #expect(second.entries.first?.problems.first?.contains("unsupportedKeyword") == true)
     }

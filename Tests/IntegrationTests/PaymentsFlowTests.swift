@@ -22,8 +22,7 @@ struct PaymentsFlowTests {
         return try harness.event(T.interbankStatusReported, data, correlationID: submit.correlationID)
     }
 
-    @Test("Happy path on HVPS (R-PAY-1): gate, submit with a UUIDv4 UETR, ACSP then ACSC → one settlement; "
-          + "the relay publishes the flow")
+    @Test("Happy path on HVPS (R-PAY-1): gate, submit with a UUIDv4 UETR, ACSP then ACSC → one settlement; the relay publishes the flow")
     func hvpsHappyPath() async throws {
         try await PaymentsHarness.with(label: "hvps") { harness in
             let request = try harness.transferRequest(clientRequestId: "hvps-\(harness.suffix)", amount: "60000.00")
@@ -95,8 +94,7 @@ struct PaymentsFlowTests {
         }
     }
 
-    @Test("Happy path on e-CNY with the gate off: wallet → ecny.transfer.submit; duplicate settled callbacks → "
-          + "one settlement")
+    @Test("Happy path on e-CNY with the gate off: wallet → ecny.transfer.submit; duplicate settled callbacks → one settlement")
     func ecnyHappyPath() async throws {
         try await PaymentsHarness.with(label: "ecny", configure: { $0.complianceGate = false }) { harness in
             let wallet: JSONValue = ["name": "张三", "kind": "person", "wallet": "0012345678901234", "walletOperator": "ICBC"]
@@ -132,8 +130,7 @@ struct PaymentsFlowTests {
         }
     }
 
-    @Test("Every business rejection reaches the partner as payments.transfer.rejected.v1 with its ISO code and "
-          + "pointer; a structurally invalid command is parked (schemaViolation)")
+    @Test("Every business rejection reaches the partner as payments.transfer.rejected.v1 with its ISO code and pointer; a structurally invalid command is parked (schemaViolation)")
     func rejections() async throws {
         try await PaymentsHarness.with(label: "reject") { harness in
             let cases: [(String, Envelope)] = [
@@ -174,8 +171,7 @@ struct PaymentsFlowTests {
         }
     }
 
-    @Test("R-PAY-2/3/5: a repeated request emits nothing new; the same key with another payload is AM05; the "
-          + "duplicate window is AM05 unless overridden; an inbox duplicate has one effect")
+    @Test("R-PAY-2/3/5: a repeated request emits nothing new; the same key with another payload is AM05; the duplicate window is AM05 unless overridden; an inbox duplicate has one effect")
     func idempotency() async throws {
         try await PaymentsHarness.with(label: "idem", configure: { $0.complianceGate = false }) { harness in
             let key = "idem-\(harness.suffix)"
@@ -194,10 +190,12 @@ struct PaymentsFlowTests {
             let overridden = try harness.transferRequest(clientRequestId: "\(key)-c", amount: "1000.00",
                                                          extra: [("duplicateOverride", true)])
             try await harness.publish(replay, changed, duplicate, overridden)
-            let samePayload = try #require(try await harness.waitFor(try #require(changed.correlationID), T.transferRejected).first)
+            let changedFlow = try #require(changed.correlationID)
+            let samePayload = try #require(try await harness.waitFor(changedFlow, T.transferRejected).first)
             #expect(samePayload.string("reasonCode") == "AM05")
             #expect(samePayload.string("pointer") == "/data/clientRequestId")
-            let window = try #require(try await harness.waitFor(try #require(duplicate.correlationID), T.transferRejected).first)
+            let duplicateFlow = try #require(duplicate.correlationID)
+            let window = try #require(try await harness.waitFor(duplicateFlow, T.transferRejected).first)
             #expect(window.string("reasonCode") == "AM05")
             #expect(window.string("pointer") == "/data/duplicateOverride")
             try await harness.waitFor(try #require(overridden.correlationID), T.transferAccepted)
@@ -212,8 +210,7 @@ struct PaymentsFlowTests {
         }
     }
 
-    @Test("R-PAY-4: adapter silence → statusUnknown, a status-unknown event and a status query (same UETR), "
-          + "re-queried with back-off, never resubmitted; a late ACSC settles it once")
+    @Test("R-PAY-4: adapter silence → statusUnknown, a status-unknown event and a status query (same UETR), re-queried with back-off, never resubmitted; a late ACSC settles it once")
     func adapterSilence() async throws {
         try await PaymentsHarness.with(label: "silent", configure: { $0.complianceGate = false }) { harness in
             let request = try harness.transferRequest(clientRequestId: "silent-\(harness.suffix)", amount: "10000.00")
@@ -248,8 +245,7 @@ struct PaymentsFlowTests {
         }
     }
 
-    @Test("Duplicate and out-of-order adapter statuses apply once; a status for an unknown transfer or another "
-          + "UETR is parked")
+    @Test("Duplicate and out-of-order adapter statuses apply once; a status for an unknown transfer or another UETR is parked")
     func outOfOrder() async throws {
         try await PaymentsHarness.with(label: "order", configure: { $0.complianceGate = false }) { harness in
             let request = try harness.transferRequest(clientRequestId: "order-\(harness.suffix)", amount: "20000.00")
@@ -277,8 +273,7 @@ struct PaymentsFlowTests {
         }
     }
 
-    @Test("Compliance: a held transfer released executes, a held transfer rejected is refused LEGL, and a "
-          + "verdict that arrives before its command is applied when the command comes")
+    @Test("Compliance: a held transfer released executes, a held transfer rejected is refused LEGL, and a verdict that arrives before its command is applied when the command comes")
     func complianceHolds() async throws {
         try await PaymentsHarness.with(label: "hold") { harness in
             let released = try harness.transferRequest(clientRequestId: "held-1-\(harness.suffix)", amount: "700.00")
@@ -304,7 +299,8 @@ struct PaymentsFlowTests {
                 try harness.event(T.holdRejected, [("holdId", "H2"), ("subjectMessageId", .string(refused.id.description)),
                                                    ("reason", "sanctions list hit"), ("reviewers", ["officer-1"])]))
             try await harness.waitFor(try #require(released.correlationID), T.interbankSubmit)
-            let legal = try #require(try await harness.waitFor(try #require(refused.correlationID), T.transferRejected).first)
+            let refusedFlow = try #require(refused.correlationID)
+            let legal = try #require(try await harness.waitFor(refusedFlow, T.transferRejected).first)
             #expect(legal.string("reasonCode") == "LEGL")
             #expect(try await harness.emitted(try #require(refused.correlationID), type: T.interbankSubmit).isEmpty)
             let hold = try await harness.pool.query(
@@ -313,8 +309,7 @@ struct PaymentsFlowTests {
         }
     }
 
-    @Test("HVPS closed (R-PAY-1): a large transfer after the cut-off is queued, released by the timer at 20:30 "
-          + "with the next working day's value date")
+    @Test("HVPS closed (R-PAY-1): a large transfer after the cut-off is queued, released by the timer at 20:30 with the next working day's value date")
     func queuedUntilHVPSOpens() async throws {
         let evening = PaymentsHarness.monday10.addingTimeInterval(8 * 3600)  // Monday 18:00
         try await PaymentsHarness.with(label: "queued", start: evening, configure: { $0.complianceGate = false }) { harness in

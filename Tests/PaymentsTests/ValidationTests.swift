@@ -104,8 +104,7 @@ struct ValidationTests {
         #expect(refusal?.pointer == pointer, "\(label)")
     }
 
-    @Test("R-PAY-8: corporate→person at exactly the limit passes; above it passes with a documented basis; "
-          + "corporate→enterprise is not concerned")
+    @Test("R-PAY-8: corporate→person at exactly the limit passes; above it passes with a documented basis; corporate→enterprise is not concerned")
     func personLimit() {
         #expect(rejection(Fixtures.transferPayload(amount: "50000.00", creditorKind: "person")) == nil)
         #expect(rejection(Fixtures.transferPayload(amount: "80000.00", creditorKind: "person",

@@ -1,4 +1,5 @@
 public import Foundation
+public import HubCore
 
 /// A calendar date in Asia/Shanghai (R-GEN-4): business dates, value dates and HVPS working days.
 public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -132,5 +133,15 @@ public struct ListedWorkingDays: WorkingDayCalendar, Hashable {
         if makeUpWorkingDays.contains(date) { return true }
         if holidays.contains(date) { return false }
         return !date.isWeekend
+    }
+}
+
+extension BusinessCalendar: WorkingDayCalendar {
+    /// Whether HVPS works on a date, from the calendar's data (holidays and 调休 make-up days, R-GEN-4).
+    /// - Parameter date: The Asia/Shanghai date.
+    /// - Returns: Whether it is a working day.
+    public func isWorkingDay(_ date: CalendarDate) -> Bool {
+        guard let local = try? LocalDate(year: date.year, month: date.month, day: date.day) else { return false }
+        return isWorkingDay(local)
     }
 }

@@ -39,9 +39,11 @@ extension HubRole {
 /// | `huitong.payments.max-days-ahead` | days | 30 |
 /// | `huitong.payments.batch-max-lines` | count | 5000 |
 /// | `huitong.payments.ecny.operators` | comma-separated codes | the ten designated operators |
-/// | `huitong.payments.holidays` | comma-separated YYYY-MM-DD | none |
-/// | `huitong.payments.makeup-days` | comma-separated YYYY-MM-DD (调休 weekend working days) | none |
+/// | `huitong.payments.calendar` | path of a `BusinessCalendar` JSON file (holidays, 调休 working weekends) | `config/calendars/cn-2026.json` if present, else weekends only |
 public enum PaymentsRoleConfiguration {
+    /// The calendar used when `huitong.payments.calendar` is not set (relative to the working directory).
+    public static let defaultCalendarPath = "config/calendars/cn-2026.json"
+
     /// Reads and validates every key.
     /// - Parameter reader: The configuration reader.
     /// - Returns: The configuration.
@@ -80,17 +82,6 @@ public enum PaymentsRoleConfiguration {
             }
             return number
         }
-        func dates(_ key: String) throws -> Set<CalendarDate> {
-            guard let text = value(key), !text.isEmpty else { return [] }
-            var result = Set<CalendarDate>()
-            for part in text.split(separator: ",") {
-                guard let date = CalendarDate(part.trimmingCharacters(in: .whitespaces)) else {
-                    throw fail(key, "must be comma-separated dates YYYY-MM-DD")
-                }
-                result.insert(date)
-            }
-            return result
-        }
         if let gate = value("compliance-gate") {
             switch gate.lowercased() {
             case "on", "true", "1": configuration.complianceGate = true
@@ -121,7 +112,19 @@ public enum PaymentsRoleConfiguration {
             guard !codes.isEmpty else { throw fail("ecny.operators", "must list at least one operator code") }
             configuration.walletOperators = codes
         }
-        configuration.calendar = ListedWorkingDays(holidays: try dates("holidays"), makeUpWorkingDays: try dates("makeup-days"))
+        let calendarPath = value("calendar")
+        let path = calendarPath ?? defaultCalendarPath
+        if let data = FileManager.default.contents(atPath: path) {
+            do {
+                configuration.calendar = try BusinessCalendar.decode(data)
+            } catch {
+                throw fail("calendar", "is not a valid calendar file (\(path))")
+            }
+        } else if calendarPath != nil {
+            throw fail("calendar", "names a file that cannot be read (\(path))")
+        } else {
+            configuration.calendar = BusinessCalendar.weekendsOnly
+        }
         return configuration
     }
 }
