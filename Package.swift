@@ -145,6 +145,7 @@ let package = Package(
             dependencies: [
                 "HubAMQP", "HubStore", "HubCore", "HubApp", "HubRuntime", "PaymentsService",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

@@ -285,8 +285,14 @@ struct PaymentsFlowTests {
                     ("subjectType", .string(command.type.value)), ("rules", ["R-AML-9"]), ("reason", "name match"),
                 ])
             }
-            // The early verdict first: compliance's queue can be faster than payments'.
-            try await harness.publish(try harness.cleared(early), released, refused, early)
+            // The early verdict first: compliance's queue can be faster than payments'. Wait until payments has
+            // stored it, so that the command really comes second.
+            try await harness.publish(try harness.cleared(early))
+            try await RuntimeSupport.expectEventually {
+                !(try await harness.pool.query(
+                    "SELECT 1 FROM payments.compliance_verdicts WHERE subject_message_id = \(early.id.uuid)").rows.isEmpty)
+            }
+            try await harness.publish(released, refused, early)
             try await harness.publish(try placed(released, "H1"), try placed(refused, "H2"))
             let earlyFlow = try #require(early.correlationID)
             try await harness.waitFor(earlyFlow, T.interbankSubmit)

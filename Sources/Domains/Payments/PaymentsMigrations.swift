@@ -51,7 +51,7 @@ public enum PaymentsMigrations {
                     client_request_id  text        NOT NULL,
                     batch_ref          uuid        REFERENCES payments.batches (batch_ref),
                     line_sequence      int,
-                    retry_of           uuid        REFERENCES payments.transfers (transfer_id),
+                    retry_of           uuid,  -- the original line (a transfer, or a refused line of batch_rejected_lines)
                     command_id         uuid        NOT NULL,
                     subject_message_id uuid        NOT NULL,
                     correlation_id     uuid        NOT NULL,
