@@ -43,8 +43,6 @@ public enum PaymentsContracts {
         public var reason: String?
         /// rejected.
         public var pointer: String?
-        /// pending-compliance.
-        public var holdId: String?
         /// executing, settled, failed, status-unknown.
         public var rail: String?
         /// executing.
@@ -137,7 +135,7 @@ public enum PaymentsContracts {
         public var authoriser: String?
     }
 
-    static func strict<Payload: Codable>(_ type: Payload.Type) -> PayloadDecoder {
+    static func strict<Payload: Codable & SendableMetatype>(_ type: Payload.Type) -> PayloadDecoder {
         { (envelope: Envelope) throws(ValidationError) in _ = try envelope.decodeData(as: Payload.self) }
     }
 

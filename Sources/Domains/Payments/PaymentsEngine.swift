@@ -64,9 +64,8 @@ struct PaymentsEngine: Sendable {
             transfer.state = .pendingCompliance
             transfer.holdID = verdict?.holdID
             try await PaymentsStore.setPending(transfer.transferID, holdID: verdict?.holdID, now: now, in: transaction)
-            var data: [(String, JSONValue)] = []
-            if let hold = verdict?.holdID { data.append(("holdId", .string(hold))) }
-            return [try message(PaymentsMessageType.transferPendingCompliance, data: data, transfer: transfer, cause: cause)]
+            // Never the hold id: the partner must not learn that a hold exists (no tipping off, R-AML-9).
+            return [try message(PaymentsMessageType.transferPendingCompliance, data: [], transfer: transfer, cause: cause)]
         }
     }
 

@@ -77,7 +77,8 @@ public struct RailRouter: Sendable {
             guard configuration.calendar.isWorkingDay(day) else { continue }
             let open = opening(of: day)
             if open > now { return open }
-            if now < cutoff(on: day) { return now }
+            // Unreachable when HVPS is closed at `now`; never hand back `now` itself (the timer would spin).
+            if now < cutoff(on: day) { return now.addingTimeInterval(60) }
         }
         return now.addingTimeInterval(86_400)
     }
