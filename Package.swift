@@ -95,6 +95,7 @@ let package = Package(
             name: "PaymentsService",
             dependencies: ["HubCore", "HubRuntime", "HubStore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Sources/Domains/Payments"
         ),

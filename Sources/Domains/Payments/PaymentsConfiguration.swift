@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import HubCore
 
 /// A rail a transfer executes on.
@@ -74,6 +74,8 @@ public struct PaymentsConfiguration: Sendable {
     public var batchMaximumLines: Int = 5_000
     /// `huitong.payments.timer-interval` (seconds, default 1): how often the timer scans due transfers.
     public var timerInterval: Duration = .seconds(1)
+    /// `huitong.payments.metrics-interval` (seconds, default 15; 0 = off): how often the state gauges are read.
+    public var metricsInterval: Duration? = .seconds(15)
     /// `huitong.payments.holidays` / `huitong.payments.makeup-days`: the HVPS working-day calendar (R-GEN-4).
     public var calendar: any WorkingDayCalendar = ListedWorkingDays()
 

@@ -1,6 +1,7 @@
 public import Foundation
+import CoreMetrics
 import HubCore
-public import HubRuntime
+import HubRuntime
 public import HubStore
 public import Logging
 public import ServiceLifecycle
@@ -15,6 +16,10 @@ public import ServiceLifecycle
 /// - `statusUnknown` transfers whose next query is due: another query, the wait doubling up to the maximum.
 ///
 /// Messages go through `Outbox.enqueue` in the same transaction, with the runtime's guarantees.
+///
+/// Every `metricsInterval` it also reports, from the database (so rolled-back work is never counted), the gauges
+/// `payments_transfers{state}` and `payments_refusals{outcome, reason_code}` (rejected requests and lines,
+/// failed transfers, by ISO 20022 code).
 public struct PaymentsTimer: Service {
     /// The outbox producer name of the timer's messages.
     public static let producer = "payments.timer"
@@ -45,9 +50,15 @@ public struct PaymentsTimer: Service {
     /// - Throws: Nothing but cancellation.
     public func run() async throws {
         let interval = engine.configuration.timerInterval
+        let metricsEvery = engine.configuration.metricsInterval
+        var lastReport: ContinuousClock.Instant?
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 _ = try await tick()
+                if let metricsEvery, lastReport.map({ ContinuousClock.now - $0 >= metricsEvery }) ?? true {
+                    lastReport = .now
+                    try await reportMetrics()
+                }
             } catch {
                 logger.info("payments: timer pass failed; retrying on the next tick",
                             metadata: ["error.type": "\(String(describing: type(of: error)))"])
@@ -77,6 +88,32 @@ public struct PaymentsTimer: Service {
             if count < batchSize { break }
         }
         return moved
+    }
+
+    /// Reports the state and refusal gauges from the database.
+    /// - Throws: A database error.
+    public func reportMetrics() async throws {
+        let states = try await pool.query("SELECT state, count(*)::int8 FROM payments.transfers GROUP BY state").rows
+        var counts: [String: Int64] = [:]
+        for row in states { counts[try row.decode(String.self, at: 0)] = try row.decode(Int64.self, at: 1) }
+        for state in TransferState.allCases {
+            Gauge(label: "payments_transfers", dimensions: [("state", state.rawValue)]).record(counts[state.rawValue] ?? 0)
+        }
+        let refusals = try await pool.query(
+            """
+            SELECT 'rejected', reason_code, count(*)::int8 FROM payments.requests WHERE outcome = 'rejected'             GROUP BY reason_code UNION ALL SELECT 'rejected', reason_code, count(*)::int8             FROM payments.batch_rejected_lines GROUP BY reason_code UNION ALL SELECT state, reason_code, count(*)::int8             FROM payments.transfers WHERE state IN ('rejected', 'failed') AND reason_code IS NOT NULL             GROUP BY state, reason_code
+            """
+        ).rows
+        var totals: [String: Int64] = [:]
+        for row in refusals {
+            let key = try row.decode(String.self, at: 0) + " " + (try row.decode(String?.self, at: 1) ?? "NONE")
+            totals[key, default: 0] += try row.decode(Int64.self, at: 2)
+        }
+        for (key, total) in totals {
+            let parts = key.split(separator: " ")
+            Gauge(label: "payments_refusals",
+                  dimensions: [("outcome", String(parts[0])), ("reason_code", String(parts[1]))]).record(total)
+        }
     }
 
     private func pass(queued: Bool) async throws -> Int {

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The bytes that identify a request's payload for R-PAY-3 ("same key, same payload"): the decoded payload with its
 /// defaults applied (`channel` "api", `crossBorder` and `duplicateOverride` false), encoded with sorted keys. Member

@@ -29,6 +29,7 @@ extension HubRole {
 /// | `huitong.payments.adapter-timeout` | seconds | 30 (R-PAY-4) |
 /// | `huitong.payments.query-backoff-max` | seconds | 600 |
 /// | `huitong.payments.timer-interval` | seconds | 1 |
+/// | `huitong.payments.metrics-interval` | seconds, 0 = off | 15 |
 /// | `huitong.payments.hvps.opens` | HH:MM, previous day | 20:30 |
 /// | `huitong.payments.hvps.cutoff` | HH:MM | 17:15 |
 /// | `huitong.payments.beps-limit` | CNY | 50000.00 (R-PAY-1) |
@@ -93,6 +94,11 @@ public enum PaymentsRoleConfiguration {
         configuration.adapterTimeout = try seconds("adapter-timeout") ?? configuration.adapterTimeout
         configuration.queryBackoffMaximum = try seconds("query-backoff-max") ?? configuration.queryBackoffMaximum
         configuration.timerInterval = try seconds("timer-interval") ?? configuration.timerInterval
+        if value("metrics-interval") == "0" {
+            configuration.metricsInterval = nil
+        } else if let interval = try seconds("metrics-interval") {
+            configuration.metricsInterval = interval
+        }
         configuration.hvpsOpens = try time("hvps.opens") ?? configuration.hvpsOpens
         configuration.hvpsCutoff = try time("hvps.cutoff") ?? configuration.hvpsCutoff
         configuration.bepsLimit = try money("beps-limit") ?? configuration.bepsLimit
