@@ -1,5 +1,6 @@
 import Foundation
 import HubAMQP
+import HubApp
 import HubCore
 import HubRuntime
 import HubStore
@@ -53,6 +54,14 @@ struct PaymentsFlowTests {
             let settled = try await harness.waitFor(flow, T.transferSettled)
             #expect(settled.count == 1)
             #expect(try await harness.state(of: transferID) == "settled")
+            // What an operator sees (`huitong payments show`): the state, the rail, and the creditor masked.
+            let shown = try await HubPayments.show(
+                "hvps-\(harness.suffix)", json: false,
+                configuration: HubConfiguration(databaseURL: StoreSupport.databaseURL), logger: PaymentsHarness.logger)
+            #expect(shown.count == 2)
+            #expect(shown.last?.contains("  settled  HVPS  60000.00 CNY  hvps-\(harness.suffix)  ") == true, "\(shown)")
+            #expect(shown.last?.contains("ACSC") == true)
+            #expect(shown.allSatisfy { !$0.contains("31001234567890") }, "account numbers are masked")
             #expect(try await harness.emitted(flow).map(\.type.value) == [
                 T.transferAccepted, T.transferPendingCompliance, T.interbankSubmit, T.transferExecuting, T.transferSettled,
             ])
