@@ -121,10 +121,21 @@ struct PaymentsFlowTests {
             #expect(try await harness.waitFor(flow, T.transferExecuting).first?.string("rail") == "ECNY")
             #expect(try await harness.emitted(flow, type: T.transferPendingCompliance).isEmpty)
 
+            // R-PAY-4 on e-CNY: silence → status unknown and an ecny status query; the operator's "accepted" answer
+            // puts it back to executing.
+            harness.clock.advance(seconds: 31)
+            try await harness.timer.tick()
+            #expect(try await harness.state(of: transferID) == "statusUnknown")
+            let query = try #require(try await harness.emitted(flow, type: T.ecnyStatusQuery).first)
+            #expect(query.data == ["transferId": .string(transferID)])
+            #expect(try await harness.emitted(flow, type: T.transferStatusUnknown).first?.string("rail") == "ECNY")
+            try await harness.publish(
+                try harness.event(T.ecnyAccepted, [("transferId", .string(transferID)), ("operatorTransactionId", "OP-1")]))
+            try await RuntimeSupport.expectEventually { try await harness.state(of: transferID) == "executing" }
+
             let settled: [(String, JSONValue)] = [("transferId", .string(transferID)),
                                                   ("operatorTransactionId", "OP-1"), ("settledAt", "2026-11-23T10:00:05+08:00")]
             try await harness.publish(
-                try harness.event(T.ecnyAccepted, [("transferId", .string(transferID)), ("operatorTransactionId", "OP-1")]),
                 try harness.event(T.ecnySettled, settled), try harness.event(T.ecnySettled, settled),
                 try harness.event(T.ecnyRejected, [("transferId", .string(transferID)), ("reasonCode", "AC04"), ("reason", "late")]))
             try await harness.waitFor(flow, T.transferSettled)
@@ -301,7 +312,22 @@ struct PaymentsFlowTests {
                 !(try await harness.pool.query(
                     "SELECT 1 FROM payments.compliance_verdicts WHERE subject_message_id = \(early.id.uuid)").rows.isEmpty)
             }
-            try await harness.publish(released, refused, early)
+            // A rejection that arrives before its command: accepted, then refused LEGL, nothing submitted.
+            let doomed = try harness.transferRequest(clientRequestId: "doomed-\(harness.suffix)", amount: "950.00")
+            try await harness.publish(try harness.event(T.holdRejected, [
+                ("holdId", "H0"), ("subjectMessageId", .string(doomed.id.description)), ("reason", "sanctions list hit"),
+                ("reviewers", ["officer-1"]),
+            ]))
+            try await RuntimeSupport.expectEventually {
+                !(try await harness.pool.query(
+                    "SELECT 1 FROM payments.compliance_verdicts WHERE subject_message_id = \(doomed.id.uuid)").rows.isEmpty)
+            }
+            try await harness.publish(released, refused, early, doomed)
+            let doomedFlow = try #require(doomed.correlationID)
+            let doomedRefusal = try #require(try await harness.waitFor(doomedFlow, T.transferRejected).first)
+            #expect(doomedRefusal.string("reasonCode") == "LEGL")
+            #expect(doomedRefusal.string("reason")?.contains("sanctions") == false, "the partner is not tipped off (R-AML-9)")
+            #expect(try await harness.emitted(doomedFlow).map(\.type.value) == [T.transferAccepted, T.transferRejected])
             try await harness.publish(try placed(released, "H1"), try placed(refused, "H2"))
             let earlyFlow = try #require(early.correlationID)
             try await harness.waitFor(earlyFlow, T.interbankSubmit)
