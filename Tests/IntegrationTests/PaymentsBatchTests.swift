@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubStore
 import PaymentsService
 import Testing
 
@@ -129,6 +130,33 @@ extension PaymentsFlowTests {
                                                    ("reviewers", ["officer-1"])]))
             try await harness.waitFor(flow, T.interbankSubmit)
             try await harness.waitFor(flow, T.ecnySubmit)
+        }
+    }
+
+    @Test("A batch whose compliance rejection arrives first completes once, with every line refused LEGL")
+    func batchRejectedByComplianceFirst() async throws {
+        try await PaymentsHarness.with(label: "batchlegl") { harness in
+            let batch = try batchRequest(harness, batchId: "LEGL-\(harness.suffix)", lines: [
+                (1, Self.person("6222000000000021"), "100.00"), (2, Self.person("6222000000000022"), "200.00"),
+                (3, Self.person("6222000000000023"), "300.00"),
+            ])
+            try await harness.publish(try harness.event(T.holdRejected, [
+                ("holdId", "HL"), ("subjectMessageId", .string(batch.id.description)), ("reason", "list hit"),
+                ("reviewers", ["officer-1"]),
+            ]))
+            try await RuntimeSupport.expectEventually {
+                !(try await harness.pool.query(
+                    "SELECT 1 FROM payments.compliance_verdicts WHERE subject_message_id = \(batch.id.uuid)").rows.isEmpty)
+            }
+            try await harness.publish(batch)
+            let flow = try #require(batch.correlationID)
+            let completed = try await harness.waitFor(flow, T.batchCompleted)
+            #expect(completed.count == 1)
+            let lines = completed.first?.data["lines"]?.arrayValue ?? []
+            #expect(lines.count == 3)
+            #expect(lines.allSatisfy { $0["status"] == "rejected" && $0["reasonCode"] == "LEGL" })
+            #expect(completed.first?.data["rejectedCount"] == 3)
+            #expect(try await harness.emitted(flow, type: T.interbankSubmit).isEmpty)
         }
     }
 }

@@ -279,13 +279,17 @@ struct PaymentsEngine: Sendable {
         let batchRows = try await transaction.query(
             """
             SELECT state, batch_id, enterprise_id, command_id, correlation_id, \
-            (SELECT o.batch_id FROM payments.batches o WHERE o.batch_ref = b.original_batch_ref) \
+            (SELECT o.batch_id FROM payments.batches o WHERE o.batch_ref = b.original_batch_ref), line_count \
             FROM payments.batches b WHERE batch_ref = \(batchRef) FOR UPDATE
             """
         ).rows
         guard let batch = batchRows.first, try batch.decode(String.self, at: 0) == "accepted" else { return [] }
         let lines = try await PaymentsStore.lineResults(batchRef: batchRef, in: transaction)
-        guard lines.allSatisfy({ TransferState(rawValue: $0.state)?.isFinal == true }) else { return [] }
+        // Every line recorded (a line can become final while the batch is still being taken in: an early
+        // compliance rejection) and every line final.
+        guard lines.count == Int(try batch.decode(Int32.self, at: 6)),
+              lines.allSatisfy({ TransferState(rawValue: $0.state)?.isFinal == true })
+        else { return [] }
         try await transaction.execute(
             "UPDATE payments.batches SET state = 'completed', completed_at = \(now) WHERE batch_ref = \(batchRef)")
         let batchId = try batch.decode(String.self, at: 1)
