@@ -1,4 +1,6 @@
+import ECNYAdapter
 import HubRuntime
+import InterbankAdapter
 import SampleService
 public import HubStore
 public import Logging
@@ -7,6 +9,7 @@ public import Logging
 public enum HubMigrate {
     /// Every migration this binary ships, in order. Components add theirs here as they land.
     public static let migrations: [Migration] = HubMigrations.all + RuntimeMigrations.all + SampleMigrations.all
+        + InterbankMigrations.all + ECNYMigrations.all
 
     /// Runs the migrations (or only reports their status).
     /// - Parameters:

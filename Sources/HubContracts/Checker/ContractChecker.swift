@@ -53,6 +53,22 @@ public struct ContractChecker: Sendable {
         HeartbeatPing.messageType: { (envelope: Envelope) throws(ValidationError) in
             _ = try envelope.decodeData(as: HeartbeatPing.self)
         },
+        // The interbank and e-CNY adapters' commands (Payloads/AdapterPayloads.swift).
+        CreditTransferSubmit.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: CreditTransferSubmit.self)
+        },
+        CreditTransferStatusQuery.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: CreditTransferStatusQuery.self)
+        },
+        AccountReportRequest.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: AccountReportRequest.self)
+        },
+        ECNYTransferSubmit.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: ECNYTransferSubmit.self)
+        },
+        ECNYStatusQuery.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: ECNYStatusQuery.self)
+        },
     ]
 
     /// The settings.

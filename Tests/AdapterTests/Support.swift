@@ -1,0 +1,3 @@
+import AdapterSimulation
+
+typealias SimulatorFaultsAlias = SimulatorFaults
