@@ -9,6 +9,7 @@ import Hummingbird
 @testable import ECNYAdapter
 import Logging
 import NIOCore
+import NIOHTTP1
 import ServiceLifecycle
 import Testing
 

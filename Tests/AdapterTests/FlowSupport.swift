@@ -203,7 +203,8 @@ struct EventObserver: Service {
 
     func run() async throws {
         let consumer = AMQPConsumer(configuration: harness.amqp, logger: FlowHarness.logger)
-        try await cancelWhenGracefulShutdown {
+        // Ends quietly at shutdown (a cancelled read is not a failure of the group).
+        try? await cancelWhenGracefulShutdown {
             for try await delivery in consumer.consume(queue: harness.observer, prefetch: 256) {
                 try await delivery.ack()
                 if let envelope = try? Envelope.decode(bytes: delivery.body) {

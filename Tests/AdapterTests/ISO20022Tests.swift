@@ -1,3 +1,4 @@
+import AdapterSimulation
 import Foundation
 import HubContracts
 import HubCore
@@ -134,10 +135,10 @@ struct ISO20022Tests {
 
     @Test("Simulator fault settings parse, and a bad one is refused with its name")
     func faults() throws {
-        let faults = try SimulatorFaultsAlias(parsing: "latency=20ms,timeout=0.1,5xx=0.05,reject=0.2,hang=3s")
+        let faults = try SimulatorFaults(parsing: "latency=20ms,timeout=0.1,5xx=0.05,reject=0.2,hang=3s")
         #expect(faults.latency == .milliseconds(20) && faults.timeoutRate == 0.1 && faults.errorRate == 0.05)
         #expect(faults.rejectRate == 0.2 && faults.hang == .seconds(3))
-        #expect(throws: (any Error).self) { try SimulatorFaultsAlias(parsing: "timeout=2") }
-        #expect(throws: (any Error).self) { try SimulatorFaultsAlias(parsing: "explode=1") }
+        #expect(throws: (any Error).self) { try SimulatorFaults(parsing: "timeout=2") }
+        #expect(throws: (any Error).self) { try SimulatorFaults(parsing: "explode=1") }
     }
 }

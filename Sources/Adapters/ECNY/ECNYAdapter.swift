@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 public import Foundation
-public import HubContracts
+import HubContracts
 public import HubCore
 public import HubCrypto
 public import HubRuntime
@@ -10,6 +10,7 @@ import HTTPTypes
 public import Logging
 import Metrics
 import NIOCore
+import NIOHTTP1
 public import ServiceLifecycle
 
 /// The e-CNY adapter's settings. Keys (env `HUITONG_ECNY_*`), all optional:

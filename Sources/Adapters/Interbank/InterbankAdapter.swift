@@ -3,6 +3,7 @@ public import HubContracts
 public import HubCore
 public import HubRuntime
 public import HubStore
+import Logging
 
 /// The interbank adapter's settings. Keys (env `HUITONG_INTERBANK_*`), all optional:
 ///

@@ -4,6 +4,7 @@ import Foundation
 import HubCore
 import HubCrypto
 import InterbankAdapter
+import Logging
 
 /// Role configuration helpers: each key read with the role's reader and validated with a one-line error naming it.
 enum RoleKeys {

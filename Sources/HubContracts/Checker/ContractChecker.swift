@@ -69,6 +69,24 @@ public struct ContractChecker: Sendable {
         ECNYStatusQuery.messageType: { (envelope: Envelope) throws(ValidationError) in
             _ = try envelope.decodeData(as: ECNYStatusQuery.self)
         },
+        CreditTransferStatusReported.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: CreditTransferStatusReported.self)
+        },
+        AccountReportReceived.statementType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: AccountReportReceived.self)
+        },
+        AccountReportReceived.intradayType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: AccountReportReceived.self)
+        },
+        ECNYTransferAccepted.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: ECNYTransferAccepted.self)
+        },
+        ECNYTransferSettled.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: ECNYTransferSettled.self)
+        },
+        ECNYTransferRejected.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: ECNYTransferRejected.self)
+        },
     ]
 
     /// The settings.

@@ -484,3 +484,198 @@ public struct ECNYStatusQuery: Sendable, Hashable, Codable {
     }
 }
 
+
+/// `interbank.credit-transfer.status-reported.v1`: the bank's pacs.002 status of a transfer (for payments).
+public struct CreditTransferStatusReported: Sendable, Hashable, Codable {
+    /// The message type.
+    public static let messageType = "interbank.credit-transfer.status-reported.v1"
+    /// The statuses of the interface: final ACSC/ACCC (settled) and RJCT (failed); the others are in progress.
+    public enum Status: String, Sendable, Hashable, Codable, CaseIterable {
+        case acsc = "ACSC", accc = "ACCC", acsp = "ACSP", accp = "ACCP", actc = "ACTC", pdng = "PDNG", rjct = "RJCT", rcvd = "RCVD"
+    }
+    /// Where the status came from.
+    public enum Source: String, Sendable, Hashable, Codable {
+        /// The bank's answer to the pacs.008.
+        case pacs002 = "pacs.002"
+        /// A status query (pacs.028), or an answer to payments' status-query command.
+        case statusQuery = "status-query"
+    }
+
+    /// The transfer.
+    public var transferId: String
+    /// Its UETR.
+    public var uetr: String
+    /// Its end-to-end id.
+    public var endToEndId: String
+    /// The status.
+    public var status: Status
+    /// The ISO 20022 reason code (with RJCT).
+    public var reasonCode: String?
+    /// AccptncDtTm.
+    public var acceptedAt: Timestamp?
+    /// The source.
+    public var source: Source
+
+    private enum CodingKeys: String, CodingKey { case transferId, uetr, endToEndId, status, reasonCode, acceptedAt, source }
+
+    /// Decodes and validates.
+    /// - Parameter decoder: The decoder.
+    /// - Throws: `DecodingError` naming the member.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        transferId = try c.decode(String.self, forKey: .transferId)
+        guard AdapterFields.isLowercaseUUID(transferId) else {
+            throw AdapterFields.corrupted(CodingKeys.transferId, in: c, ValidationError(.invalidFormat, rule: "uuid", message: "transferId is a lowercase UUID"))
+        }
+        uetr = try c.decode(String.self, forKey: .uetr)
+        guard AdapterFields.isUETR(uetr) else {
+            throw AdapterFields.corrupted(CodingKeys.uetr, in: c, ValidationError(.invalidFormat, rule: "R-PAY-2", message: "uetr is a lowercase UUID of version 4"))
+        }
+        endToEndId = try c.decode(String.self, forKey: .endToEndId)
+        guard AdapterFields.isMax35Reference(endToEndId) else {
+            throw AdapterFields.corrupted(CodingKeys.endToEndId, in: c, ValidationError(.invalidFormat, rule: "R-PAY-2", message: "endToEndId is 1 to 35 characters"))
+        }
+        status = try c.decode(Status.self, forKey: .status)
+        reasonCode = try c.decodeIfPresent(String.self, forKey: .reasonCode)
+        if let code = reasonCode, !(code.utf8.count == 4 && code.utf8.allSatisfy({ (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) })) {
+            throw AdapterFields.corrupted(CodingKeys.reasonCode, in: c, ValidationError(.invalidFormat, rule: "ExternalStatusReason1Code", message: "a reason code is 4 letters or digits"))
+        }
+        if status == .rjct && reasonCode == nil {
+            throw AdapterFields.corrupted(CodingKeys.reasonCode, in: c, ValidationError(.missingField, rule: "RJCT-reason", message: "a rejection carries its reason code"))
+        }
+        acceptedAt = try c.decodeIfPresent(Timestamp.self, forKey: .acceptedAt)
+        source = try c.decode(Source.self, forKey: .source)
+    }
+}
+
+/// A non-negative amount of a balance: `{"value", "currency"}` (the sign is `creditDebit`).
+public struct BalanceAmount: Sendable, Hashable, Codable {
+    /// The money (≥ 0).
+    public var money: Money
+
+    private enum CodingKeys: String, CodingKey { case value, currency }
+
+    /// Decodes a non-negative amount.
+    /// - Parameter decoder: The decoder.
+    /// - Throws: `DecodingError` at `/value`.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let currency = try container.decode(CurrencyCode.self, forKey: .currency)
+        let value = try container.decode(String.self, forKey: .value)
+        do {
+            money = try Money(string: value, currency: currency)
+        } catch {
+            throw AdapterFields.corrupted(CodingKeys.value, in: container, error)
+        }
+        if money.isNegative {
+            throw AdapterFields.corrupted(CodingKeys.value, in: container, ValidationError(.outOfRange, rule: "CdtDbtInd", message: "amounts are positive; the sign is creditDebit"))
+        }
+    }
+
+    /// Encodes `{"value", "currency"}`.
+    /// - Parameter encoder: The encoder.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(money.amountString, forKey: .value)
+        try container.encode(money.currency, forKey: .currency)
+    }
+}
+
+/// `accounts.statement.received.v1` (camt.053) and `accounts.balance.reported.v1` (camt.052).
+public struct AccountReportReceived: Sendable, Hashable, Codable {
+    /// The statement type.
+    public static let statementType = "accounts.statement.received.v1"
+    /// The intraday type.
+    public static let intradayType = "accounts.balance.reported.v1"
+    /// Credit or debit.
+    public enum CreditDebit: String, Sendable, Hashable, Codable { case credit = "CRDT", debit = "DBIT" }
+    /// A balance.
+    public struct Balance: Sendable, Hashable, Codable {
+        /// Balance type code.
+        public enum Kind: String, Sendable, Hashable, Codable { case OPBD, CLBD, CLAV, ITBD, ITAV, FWAV, PRCD, OPAV }
+        /// Tp/CdOrPrtry/Cd.
+        public var type: Kind
+        /// Amt.
+        public var amount: BalanceAmount
+        /// CdtDbtInd.
+        public var creditDebit: CreditDebit
+        /// Dt.
+        public var date: String
+    }
+    /// An entry.
+    public struct Entry: Sendable, Hashable, Codable {
+        /// Entry status.
+        public enum Status: String, Sendable, Hashable, Codable { case BOOK, PDNG, INFO }
+        /// Amt (> 0).
+        public var amount: AmountValue
+        /// CdtDbtInd.
+        public var creditDebit: CreditDebit
+        /// RvslInd.
+        public var reversal: Bool
+        /// Sts.
+        public var status: Status
+        /// BookgDt.
+        public var bookingDate: String?
+        /// ValDt.
+        public var valueDate: String?
+        /// AcctSvcrRef.
+        public var servicerReference: String?
+        /// Refs/EndToEndId.
+        public var endToEndId: String?
+        /// RmtInf/Ustrd.
+        public var remittanceInformation: String?
+    }
+
+    /// The request it answers.
+    public var requestId: String
+    /// The account.
+    public var account: AccountNumber
+    /// Its bank.
+    public var agent: CNAPSCode
+    /// intraday or statement.
+    public var kind: AccountReportRequest.Kind
+    /// The business date.
+    public var date: String
+    /// Stmt/Rpt Id.
+    public var reportId: String
+    /// The account currency.
+    public var currency: CurrencyCode
+    /// Balances.
+    public var balances: [Balance]
+    /// Entries.
+    public var entries: [Entry]
+}
+
+/// `ecny.transfer.accepted.v1`.
+public struct ECNYTransferAccepted: Sendable, Hashable, Codable {
+    /// The message type.
+    public static let messageType = "ecny.transfer.accepted.v1"
+    /// The transfer.
+    public var transferId: String
+    /// The operator's transaction id.
+    public var operatorTransactionId: String?
+}
+
+/// `ecny.transfer.settled.v1`.
+public struct ECNYTransferSettled: Sendable, Hashable, Codable {
+    /// The message type.
+    public static let messageType = "ecny.transfer.settled.v1"
+    /// The transfer.
+    public var transferId: String
+    /// The operator's transaction id.
+    public var operatorTransactionId: String
+    /// When it settled (RFC 3339 with zone).
+    public var settledAt: Timestamp
+}
+
+/// `ecny.transfer.rejected.v1`.
+public struct ECNYTransferRejected: Sendable, Hashable, Codable {
+    /// The message type.
+    public static let messageType = "ecny.transfer.rejected.v1"
+    /// The transfer.
+    public var transferId: String
+    /// The ISO 20022 reason code.
+    public var reasonCode: String
+    /// The operator's code and text.
+    public var reason: String
+}

@@ -7,6 +7,7 @@ public import HubCrypto
 public import Hummingbird
 public import Logging
 import NIOCore
+import NIOHTTP1
 public import ServiceLifecycle
 import Synchronization
 

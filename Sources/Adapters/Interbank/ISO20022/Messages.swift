@@ -303,7 +303,7 @@ public struct Pacs008: Sendable, Hashable {
         guard root.name == "Document", let body = root.child("FIToFICstmrCdtTrf") else {
             throw ISO20022Error(ISO20022Issue(path: "Document/FIToFICstmrCdtTrf", rule: "mandatory", message: "not a pacs.008 document"))
         }
-        let header = c.requireNode(body, "GrpHdr")
+        let header = c.requireNode(body, "", "GrpHdr")
         let messageId = c.require(header, "GrpHdr", "MsgId")
         c.reference(messageId, "GrpHdr/MsgId")
         let created = c.require(header, "GrpHdr", "CreDtTm")

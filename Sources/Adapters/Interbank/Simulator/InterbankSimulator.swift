@@ -2,7 +2,7 @@ public import AdapterSimulation
 import Foundation
 public import HubCore
 public import Hummingbird
-import Logging
+public import Logging
 import NIOCore
 import Synchronization
 

@@ -1,3 +1,0 @@
-import AdapterSimulation
-
-typealias SimulatorFaultsAlias = SimulatorFaults
