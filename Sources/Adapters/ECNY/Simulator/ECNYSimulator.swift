@@ -98,6 +98,8 @@ public final class ECNYOperatorSimulator: Sendable {
     private let callbacks: AsyncStream<Callback>
     private let continuation: AsyncStream<Callback>.Continuation
     private let delivered = Mutex<[String: Int]>([:])
+    /// Message ids whose first request arrived (faults apply to the first request only, processed or not).
+    private let attempted = Mutex<Set<String>>([])
 
     /// Creates a simulator.
     /// - Parameter configuration: The settings.
@@ -220,8 +222,9 @@ public final class ECNYOperatorSimulator: Sendable {
         let payerWallet = object["payer"]?["wallet"]?.stringValue
         let content = "\(payee)|\(fen)|\(payerWallet ?? "-")"
         var random = SplitMix64(seed: configuration.seed, key: messageId)
-        let draws = (0..<5).map { _ in random.unit() }
+        let draws = (0..<7).map { _ in random.unit() }
         let now = ECNYProtocol.timestamp()
+        let first = attempted.withLock { $0.insert(messageId).inserted }
         enum Step { case answer(OperatorMessage), hang, unavailable, lost }
         let step: Step = state.withLock { state in
             if var record = state.records[messageId] {
@@ -238,7 +241,7 @@ public final class ECNYOperatorSimulator: Sendable {
                     reasonCode: record.reasonCode, reason: record.reasonCode))
             }
             var wallet = state.wallets[payee] ?? self.wallet(payee)
-            if wallet.rule == 9 || draws[1] < faults.errorRate { return .unavailable }
+            if first && (wallet.rule == 9 || draws[1] < faults.errorRate) { return .unavailable }
             state.sequence += 1
             let operatorTransactionId = "OPTX\(configuration.seed)-\(state.sequence)"
             var reason: String?
@@ -294,8 +297,8 @@ public final class ECNYOperatorSimulator: Sendable {
             }
             let accepted = OperatorMessage(
                 messageId: messageId, transferId: transferId, status: "ACCEPTED", operatorTransactionId: operatorTransactionId)
-            if wallet.rule == 8 || draws[1] < faults.timeoutRate { return .hang }
-            if draws[2] < faults.lostRate { return .lost }
+            if wallet.rule == 8 || draws[5] < faults.timeoutRate { return .hang }
+            if draws[6] < faults.lostRate { return .lost }
             return .answer(accepted)
         }
         switch step {

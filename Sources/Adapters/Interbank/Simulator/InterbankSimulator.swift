@@ -55,6 +55,8 @@ public final class InterbankSimulator: Sendable {
     /// The faults.
     public let faults: SimulatorFaults
     private let records = Mutex<[String: Record]>([:])
+    /// UETRs whose first pacs.008 was received (faults apply to the first receipt only, processed or not).
+    private let attempted = Mutex<Set<String>>([])
     private let reportSequence = Atomic<Int>(0)
 
     /// Realistic rejection codes drawn for `reject` faults.
@@ -200,7 +202,10 @@ public final class InterbankSimulator: Sendable {
         guard message.transactions.count == 1, let tx = message.transactions.first else {
             return Response(status: .badRequest)
         }
-        let (status, reason, fault) = decide(message, tx)
+        let (status, reason, decided) = decide(message, tx)
+        var fault = decided
+        // Faults hit the first receipt of a UETR only, so a retry of the same message converges.
+        if !attempted.withLock({ $0.insert(tx.uetr).inserted }) { fault = .none }
         enum Step { case answer(Pacs002), hang, unavailable, lost }
         let acceptedAt = now()
         let step: Step = records.withLock { records in
