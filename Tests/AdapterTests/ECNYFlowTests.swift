@@ -174,6 +174,27 @@ struct ECNYFlowTests {
         }
     }
 
+    @Test("Random faults from a seed (timeouts, 5xx, lost answers, rejections, duplicate and reordered callbacks): each transfer gets exactly one final outcome")
+    func randomFaults() async throws {
+        let faults = try SimulatorFaults(parsing: "timeout=0.15,hang=3s,5xx=0.15,lost=0.15,reject=0.2,duplicate=0.3,reorder=0.3,latency=5ms")
+        try await world("faults", faults: faults, timeout: .seconds(1)) { world in
+            let harness = world.harness
+            let commands = try (0..<12).map { index in try Commands.ecnySubmit(wallet: "200000000000100\(index % 3)") }
+            try await harness.publish(commands)
+            let ids = commands.map { $0.data["transferId"]!.stringValue! }
+            try await waitFinal(harness, ids)
+            for id in ids {
+                let types = try await types(harness, id)
+                let finals = types.filter { $0 == "ecny.transfer.settled.v1" || $0 == "ecny.transfer.rejected.v1" }
+                #expect(finals.count == 1, "\(id): \(types)")
+                if let rejected = try await harness.emittedEnvelopes(id).first(where: { $0.type.value == "ecny.transfer.rejected.v1" }) {
+                    #expect(["AC04", "AC06", "AM04"].contains(rejected.data["reasonCode"]?.stringValue ?? ""))
+                }
+            }
+            await cleanUp(harness, ids)
+        }
+    }
+
     @Test("A callback with a forged signature, or a stale timestamp, is refused 401 and changes nothing")
     func forgedCallbacks() async throws {
         try await world("forged") { world in

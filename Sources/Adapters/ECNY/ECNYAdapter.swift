@@ -421,7 +421,7 @@ public struct ECNYWorker: Service {
                         try await process(row)
                     } catch {
                         logger.warning("e-CNY exchange could not be recorded; the lease expires and it is retried", metadata: [
-                            "transfer.id": "\(row.transferId)", "error.type": "\(String(describing: type(of: error)))",
+                            "transfer.id": "\(row.transferId.uuidString.lowercased())", "error.type": "\(String(describing: type(of: error)))",
                         ])
                     }
                 }
@@ -522,7 +522,7 @@ public struct ECNYWorker: Service {
             case .invalid(let reason):
                 guard !row.isFinal else { return }
                 Counter(label: "ecny_responses_invalid_total").increment()
-                logger.error("the operator's answer was not applied", metadata: ["transfer.id": "\(id)", "ecny.flag": "\(reason)"])
+                logger.error("the operator's answer was not applied", metadata: ["transfer.id": "\(id.uuidString.lowercased())", "ecny.flag": "\(reason)"])
                 try await transaction.execute(
                     """
                     UPDATE ecny.transfers SET next_action = 'query', flag = \(reason),

@@ -141,7 +141,7 @@ public struct InterbankWorker: Service {
                         try await record(outcome, for: row)
                     } catch {
                         logger.warning("recording a bank answer failed; the lease expires and it is tried again", metadata: [
-                            "transfer.id": "\(row.transferId)", "error.type": "\(String(describing: type(of: error)))",
+                            "transfer.id": "\(row.transferId.uuidString.lowercased())", "error.type": "\(String(describing: type(of: error)))",
                         ])
                     }
                 }
@@ -244,7 +244,7 @@ public struct InterbankWorker: Service {
                     """)
                 try await Outbox.enqueue(events, producer: Interbank.producer, in: transaction)
                 logger.info("interbank status", metadata: [
-                    "transfer.id": "\(id)", "interbank.status": "\(report.status.rawValue)",
+                    "transfer.id": "\(id.uuidString.lowercased())", "interbank.status": "\(report.status.rawValue)",
                     "interbank.reason": "\(report.reasonCode ?? "-")", "interbank.source": "\(source)",
                 ])
             case .notFound:
@@ -263,7 +263,7 @@ public struct InterbankWorker: Service {
                     WHERE transfer_id = \(id)
                     """)
                 logger.notice("interbank exchange failed; querying later", metadata: [
-                    "transfer.id": "\(id)", "error.code": "\(code)",
+                    "transfer.id": "\(id.uuidString.lowercased())", "error.code": "\(code)",
                 ])
             case .invalid(let reason):
                 Counter(label: "interbank_responses_invalid_total").increment()
@@ -274,7 +274,7 @@ public struct InterbankWorker: Service {
                         sends = sends + \(wasSend), updated_at = now()
                     WHERE transfer_id = \(id)
                     """)
-                logger.error("the bank's answer was not applied", metadata: ["transfer.id": "\(id)", "interbank.flag": "\(reason)"])
+                logger.error("the bank's answer was not applied", metadata: ["transfer.id": "\(id.uuidString.lowercased())", "interbank.flag": "\(reason)"])
             }
         }
     }
