@@ -70,8 +70,17 @@ extension ECNYConfiguration {
     /// - Parameter reader: The configuration reader.
     /// - Returns: The settings.
     /// - Throws: ``HubAppError`` naming the bad key, or the missing key file with the command that creates dev keys.
-    static func read(_ reader: ConfigReader) throws -> ECNYConfiguration {
-        let directory = RoleKeys.string(reader, "huitong.ecny.keys-dir") ?? defaultKeysDirectory
+    ///
+    /// Without `huitong.ecny.keys-dir` the development directory `.local/keys/ecny` is used and missing dev key
+    /// pairs are created there (atomically, under a lock shared with `huitong simulate ecny`), so `make run` works
+    /// on a fresh machine. With the key set (production), missing keys stop the role with a one-line error: keys
+    /// are never generated where an operator pointed.
+    static func read(_ reader: ConfigReader, logger: Logger) throws -> ECNYConfiguration {
+        let configured = RoleKeys.string(reader, "huitong.ecny.keys-dir")
+        let directory = configured ?? defaultKeysDirectory
+        if configured == nil, let created = try? ECNYKeys.ensure(directory: directory), !created.isEmpty {
+            logger.notice("created development e-CNY keys (set huitong.ecny.keys-dir for real keys)", metadata: ["ecny.keys_dir": "\(directory)"])
+        }
         let hubKey: SM2.PrivateKey
         let operatorKey: SM2.PublicKey
         do {
@@ -133,7 +142,7 @@ extension HubRole {
         consumers: [ECNY.consumer()],
         isBuilt: true,
         build: { context in
-            let configuration = try ECNYConfiguration.read(context.reader)
+            let configuration = try ECNYConfiguration.read(context.reader, logger: context.logger)
             context.logger.info("e-CNY adapter", metadata: ["ecny.url": "\(configuration.url)"])
             let callbacks = ECNYCallbacks(pool: context.pool, configuration: configuration, logger: context.logger)
             return RoleParts(
