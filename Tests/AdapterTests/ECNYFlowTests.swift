@@ -48,7 +48,7 @@ struct ECNYFlowTests {
                     router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                     onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: FlowHarness.logger)
             }
-            return try await harness.running(harness.runtime(ECNYHandler()) + [callbackApp]) {
+            return try await harness.running([callbackApp]) {
                 let callbackURL = "http://127.0.0.1:\(await callbackPort())\(ECNYProtocol.callbackPath)"
                 var settings = ECNYOperatorSimulator.Configuration(operatorKey: operatorKey, hubKey: hubKey.publicKey)
                 settings.operatorSignerID = configuration.operatorSignerID
@@ -64,10 +64,14 @@ struct ECNYFlowTests {
                     var adapter = configuration
                     adapter.url = "http://127.0.0.1:\(await operatorPort())"
                     let worker = ECNYWorker(pool: harness.pool, configuration: adapter, logger: FlowHarness.logger)
-                    return try await withThrowingTaskGroup(of: Void.self) { group in
-                        group.addTask { try await worker.run() }
-                        defer { group.cancelAll() }
-                        return try await body(World(harness: harness, simulator: simulator, callbackURL: callbackURL, configuration: adapter, operatorKey: operatorKey))
+                    return try await harness.running(harness.runtime(ECNYHandler(endpoint: adapter.url))) {
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask { try await worker.run() }
+                            defer { group.cancelAll() }
+                            return try await body(World(
+                                harness: harness, simulator: simulator, callbackURL: callbackURL, configuration: adapter,
+                                operatorKey: operatorKey))
+                        }
                     }
                 }
             }

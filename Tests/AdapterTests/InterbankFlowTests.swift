@@ -29,14 +29,16 @@ struct InterbankFlowTests {
             configuration.retryBaseDelay = .milliseconds(200)
             configuration.retryMaxDelay = .seconds(1)
             configuration.pollInterval = .milliseconds(50)
-            let services = harness.runtime(InterbankHandler()) + [application]
-            return try await harness.running(services) {
+            return try await harness.running([application]) {
+                // Work is recorded for this simulator's URL, so no other worker (another test, a serve) takes it.
                 configuration.url = "http://127.0.0.1:\(await port())"
                 let worker = InterbankWorker(pool: harness.pool, configuration: configuration, logger: FlowHarness.logger)
-                return try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await worker.run() }
-                    defer { group.cancelAll() }
-                    return try await body(harness, simulator)
+                return try await harness.running(harness.runtime(InterbankHandler(endpoint: configuration.url))) {
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask { try await worker.run() }
+                        defer { group.cancelAll() }
+                        return try await body(harness, simulator)
+                    }
                 }
             }
         }
@@ -193,6 +195,28 @@ struct InterbankFlowTests {
                 }
             }
             await cleanUp(harness, ids)
+        }
+    }
+
+    @Test("A figure, not an assertion: 300 transfers through the runtime, the worker (8 in flight) and the simulator")
+    func throughput() async throws {
+        try await world("throughput") { harness, _ in
+            let marker = "BENCH-\(UUID().uuidString.prefix(8))"
+            let commands = try (0..<300).map { _ in try Commands.submit(remittance: marker) }
+            let start = ContinuousClock.now
+            try await harness.publish(commands)
+            let pattern = "%\(marker)%"
+            let done = try await FlowHarness.eventually(timeout: .seconds(120)) {
+                let row = try await harness.pool.query(
+                    "SELECT count(*)::int8 FROM interbank.transfers WHERE request LIKE \(pattern) AND next_action = 'none'").rows[0]
+                return try row.decode(Int64.self, at: 0) == Int64(commands.count)
+            }
+            #expect(done)
+            let elapsed = ContinuousClock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            print("interbank: \(commands.count) transfers submitted → ACSC recorded in \(String(format: "%.2f", seconds)) s "
+                + "(\(Int(Double(commands.count) / seconds)) transfers/s, debug build, shared machine)")
+            _ = try? await harness.pool.query("DELETE FROM interbank.transfers WHERE request LIKE \(pattern)")
         }
     }
 

@@ -104,6 +104,7 @@ public enum ECNYMigrations {
                 CREATE SCHEMA IF NOT EXISTS ecny;
                 CREATE TABLE ecny.transfers (
                     transfer_id      uuid PRIMARY KEY,
+                    endpoint         text NOT NULL,
                     request          text NOT NULL,
                     message_id       text NOT NULL UNIQUE,
                     amount_fen       bigint NOT NULL,
@@ -126,7 +127,7 @@ public enum ECNYMigrations {
                     created_at       timestamptz NOT NULL DEFAULT now(),
                     updated_at       timestamptz NOT NULL DEFAULT now()
                 );
-                CREATE INDEX transfers_due ON ecny.transfers (next_attempt_at) WHERE next_action <> 'none';
+                CREATE INDEX transfers_due ON ecny.transfers (endpoint, next_attempt_at) WHERE next_action <> 'none';
                 -- Every verified callback, once: a redelivered notification ends here.
                 CREATE TABLE ecny.callbacks (
                     notification_id  text PRIMARY KEY,
@@ -264,8 +265,12 @@ enum ECNYStateMachine {
 /// - `ecny.transfer.status-query.v1`: a known state is reported at once; otherwise the operator is queried. An
 ///   unknown transferId is parked (`unknown-transfer`).
 public struct ECNYHandler: MessageHandler {
+    /// The operator endpoint the recorded work is for (the worker with the same URL takes it).
+    public let endpoint: String
+
     /// Creates the handler.
-    public init() {}
+    /// - Parameter endpoint: The operator's base URL (``ECNYConfiguration/url``).
+    public init(endpoint: String) { self.endpoint = endpoint }
 
     /// The types handled.
     public var messageTypes: Set<String> { [ECNYTransferSubmit.messageType, ECNYStatusQuery.messageType] }
@@ -319,9 +324,9 @@ public struct ECNYHandler: MessageHandler {
         let request = String(decoding: JSONValue.object(envelope.data).canonicalBytes(), as: UTF8.self)
         let inserted = try await context.transaction.execute(
             """
-            INSERT INTO ecny.transfers (transfer_id, request, message_id, amount_fen, command_id, correlation_id,
+            INSERT INTO ecny.transfers (transfer_id, endpoint, request, message_id, amount_fen, command_id, correlation_id,
                 enterprise_id, next_action)
-            VALUES (\(id), \(request), \(ECNYProtocol.messageId(for: id)), \(fen), \(envelope.id.uuid),
+            VALUES (\(id), \(endpoint), \(request), \(ECNYProtocol.messageId(for: id)), \(fen), \(envelope.id.uuid),
                 \(envelope.correlationID ?? envelope.id.uuid), \(submit.enterpriseId.value), 'send')
             ON CONFLICT (transfer_id) DO NOTHING
             """)
@@ -408,7 +413,7 @@ public struct ECNYWorker: Service {
             UPDATE ecny.transfers t SET lease_until = now() + (\(lease)::bigint * interval '1 millisecond'),
                 attempts = t.attempts + 1, updated_at = now()
             FROM (SELECT transfer_id FROM ecny.transfers
-                  WHERE next_action <> 'none' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
+                  WHERE endpoint = \(configuration.url) AND next_action <> 'none' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
                   ORDER BY next_attempt_at LIMIT \(configuration.concurrency) FOR UPDATE SKIP LOCKED) due
             WHERE t.transfer_id = due.transfer_id
             RETURNING t.*

@@ -98,6 +98,7 @@ public enum InterbankMigrations {
                 -- same MsgId, EndToEndId, TxId and UETR), and what the bank last said.
                 CREATE TABLE interbank.transfers (
                     transfer_id      uuid PRIMARY KEY,
+                    endpoint         text NOT NULL,
                     request          text NOT NULL,
                     uetr             uuid NOT NULL UNIQUE,
                     end_to_end_id    text NOT NULL,
@@ -123,10 +124,11 @@ public enum InterbankMigrations {
                     created_at       timestamptz NOT NULL DEFAULT now(),
                     updated_at       timestamptz NOT NULL DEFAULT now()
                 );
-                CREATE INDEX transfers_due ON interbank.transfers (next_attempt_at) WHERE next_action <> 'none';
+                CREATE INDEX transfers_due ON interbank.transfers (endpoint, next_attempt_at) WHERE next_action <> 'none';
                 -- One row per account-report request id.
                 CREATE TABLE interbank.account_reports (
                     request_id       text PRIMARY KEY,
+                    endpoint         text NOT NULL,
                     request          text NOT NULL,
                     account          text NOT NULL,
                     agent            text NOT NULL,
@@ -145,7 +147,7 @@ public enum InterbankMigrations {
                     created_at       timestamptz NOT NULL DEFAULT now(),
                     updated_at       timestamptz NOT NULL DEFAULT now()
                 );
-                CREATE INDEX account_reports_due ON interbank.account_reports (next_attempt_at) WHERE next_action <> 'none';
+                CREATE INDEX account_reports_due ON interbank.account_reports (endpoint, next_attempt_at) WHERE next_action <> 'none';
                 """
         )
     ]
@@ -162,8 +164,12 @@ public enum InterbankMigrations {
 ///   otherwise a pacs.028 goes to the bank and its answer is reported. An unknown transferId is parked.
 /// - `interbank.account-report.request.v1`: a camt.060 asks the bank for a camt.052/053.
 public struct InterbankHandler: MessageHandler {
+    /// The bank endpoint the recorded work is for (the worker with the same URL takes it).
+    public let endpoint: String
+
     /// Creates the handler.
-    public init() {}
+    /// - Parameter endpoint: The bank's base URL (``InterbankConfiguration/url``).
+    public init(endpoint: String) { self.endpoint = endpoint }
 
     /// The command types handled.
     public var messageTypes: Set<String> {
@@ -233,9 +239,9 @@ public struct InterbankHandler: MessageHandler {
         let correlation = envelope.correlationID ?? envelope.id.uuid
         let inserted = try await context.transaction.execute(
             """
-            INSERT INTO interbank.transfers (transfer_id, request, uetr, end_to_end_id, msg_id, amount, currency, pacs008,
+            INSERT INTO interbank.transfers (transfer_id, endpoint, request, uetr, end_to_end_id, msg_id, amount, currency, pacs008,
                 command_id, correlation_id, enterprise_id, next_action)
-            VALUES (\(transferId), \(request), \(uetr), \(submit.endToEndId), \(pacs.messageId),
+            VALUES (\(transferId), \(endpoint), \(request), \(uetr), \(submit.endToEndId), \(pacs.messageId),
                 \(submit.amount.money.amountString), \(submit.amount.money.currency.code), \(pacs.xml), \(envelope.id.uuid),
                 \(correlation), \(envelope.enterpriseID?.value), 'send')
             ON CONFLICT (transfer_id) DO NOTHING
@@ -288,9 +294,9 @@ public struct InterbankHandler: MessageHandler {
         let text = String(decoding: JSONValue.object(envelope.data).canonicalBytes(), as: UTF8.self)
         let inserted = try await context.transaction.execute(
             """
-            INSERT INTO interbank.account_reports (request_id, request, account, agent, kind, business_date, command_id,
+            INSERT INTO interbank.account_reports (request_id, endpoint, request, account, agent, kind, business_date, command_id,
                 correlation_id, enterprise_id, next_action)
-            VALUES (\(request.requestId), \(text), \(request.account.unmaskedValue), \(request.agent.value),
+            VALUES (\(request.requestId), \(endpoint), \(text), \(request.account.unmaskedValue), \(request.agent.value),
                 \(request.kind.rawValue), \(request.date), \(envelope.id.uuid), \(envelope.correlationID ?? envelope.id.uuid),
                 \(envelope.enterpriseID?.value), 'fetch')
             ON CONFLICT (request_id) DO NOTHING

@@ -115,7 +115,7 @@ public struct InterbankWorker: Service {
             UPDATE interbank.transfers t SET lease_until = now() + (\(leaseMilliseconds)::bigint * interval '1 millisecond'),
                 attempts = t.attempts + 1, updated_at = now()
             FROM (SELECT transfer_id FROM interbank.transfers
-                  WHERE next_action <> 'none' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
+                  WHERE endpoint = \(configuration.url) AND next_action <> 'none' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
                   ORDER BY next_attempt_at LIMIT \(limit) FOR UPDATE SKIP LOCKED) due
             WHERE t.transfer_id = due.transfer_id
             RETURNING t.*
@@ -126,7 +126,7 @@ public struct InterbankWorker: Service {
             UPDATE interbank.account_reports r SET lease_until = now() + (\(leaseMilliseconds)::bigint * interval '1 millisecond'),
                 attempts = r.attempts + 1, updated_at = now()
             FROM (SELECT request_id FROM interbank.account_reports
-                  WHERE next_action <> 'none' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
+                  WHERE endpoint = \(configuration.url) AND next_action <> 'none' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
                   ORDER BY next_attempt_at LIMIT \(limit) FOR UPDATE SKIP LOCKED) due
             WHERE r.request_id = due.request_id
             RETURNING r.request_id, r.account, r.agent, r.kind, r.business_date, r.command_id, r.correlation_id,

@@ -130,7 +130,7 @@ extension HubRole {
             let configuration = try InterbankConfiguration.read(context.reader)
             context.logger.info("interbank adapter", metadata: ["interbank.url": "\(configuration.url)"])
             return RoleParts(
-                handlers: [Interbank.queue: InterbankHandler()],
+                handlers: [Interbank.queue: InterbankHandler(endpoint: configuration.url)],
                 services: [InterbankWorker(pool: context.pool, configuration: configuration, logger: context.logger)])
         }
     )
@@ -146,7 +146,7 @@ extension HubRole {
             context.logger.info("e-CNY adapter", metadata: ["ecny.url": "\(configuration.url)"])
             let callbacks = ECNYCallbacks(pool: context.pool, configuration: configuration, logger: context.logger)
             return RoleParts(
-                handlers: [ECNY.queue: ECNYHandler()],
+                handlers: [ECNY.queue: ECNYHandler(endpoint: configuration.url)],
                 services: [ECNYWorker(pool: context.pool, configuration: configuration, logger: context.logger)],
                 routes: { router in callbacks.addRoutes(to: router) })
         }
