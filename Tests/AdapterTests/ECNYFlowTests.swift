@@ -238,6 +238,22 @@ struct ECNYFlowTests {
                 "SELECT count(*)::int8 FROM ecny.callbacks WHERE notification_id LIKE 'FORGED-%' OR notification_id LIKE 'STALE-%'").rows[0]
             #expect(try count.decode(Int64.self, at: 0) == 0)
             #expect(try await types(harness, id) == before)
+            // A status query of a settled transfer reports the settlement again; an unknown transfer is parked.
+            let query = try Envelope(
+                source: "urn:huitong:svc:payments", type: MessageType("ecny.transfer.status-query.v1"),
+                dataSchema: "https://huitong.example.com/contracts/schemas/ecny/transfer-status-query.v1.schema.json",
+                data: ["transferId": .string(id)], correlationID: command.correlationID, enterpriseID: Commands.enterprise)
+            let unknown = try Envelope(
+                source: "urn:huitong:svc:payments", type: MessageType("ecny.transfer.status-query.v1"),
+                dataSchema: "https://huitong.example.com/contracts/schemas/ecny/transfer-status-query.v1.schema.json",
+                data: ["transferId": .string(Commands.transferId())], enterpriseID: Commands.enterprise)
+            try await harness.publish([query, unknown])
+            #expect(try await FlowHarness.eventually {
+                try await types(harness, id).filter { $0 == "ecny.transfer.settled.v1" }.count == 2
+            })
+            let repeated = try await harness.emittedEnvelopes(id).last
+            #expect(repeated?.causationID == query.id.uuid)
+            #expect(try await FlowHarness.eventually { try await harness.parked().contains { $0.code == "unknown-transfer" } })
             await cleanUp(harness, [id])
         }
     }

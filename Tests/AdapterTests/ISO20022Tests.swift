@@ -125,6 +125,24 @@ struct ISO20022Tests {
         #expect(throws: ISO20022Error.self) { try AccountReport.parse(Array(broken.xml.utf8)) }
     }
 
+    @Test("The simulator is deterministic for a seed: the same UETR gets the same decision; faults vary with the seed")
+    func simulatorDeterminism() throws {
+        let faults = try SimulatorFaults(parsing: "timeout=0.3,5xx=0.3,reject=0.3,pending=0.3")
+        let message = try Self.sample()
+        let uetrs = (0..<64).map { _ in UUID().uuidString.lowercased() }
+        func decisions(seed: UInt64) -> [String] {
+            let simulator = InterbankSimulator(seed: seed, faults: faults)
+            return uetrs.map { uetr in
+                var tx = message.transactions[0]
+                tx.uetr = uetr
+                let (status, reason, fault) = simulator.decide(message, tx)
+                return "\(status.rawValue)/\(reason ?? "-")/\(fault)"
+            }
+        }
+        #expect(decisions(seed: 11) == decisions(seed: 11))
+        #expect(decisions(seed: 11) != decisions(seed: 12))
+    }
+
     @Test("R-PAY-2: MsgId and TxId are derived from the transfer id, at most 35 characters, the same every time")
     func derivedIdentifiers() throws {
         let id = try #require(UUID(uuidString: "019a1b2c-3d4f-7a00-9b1b-2c3d4e5f6075"))

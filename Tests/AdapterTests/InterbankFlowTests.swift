@@ -162,13 +162,16 @@ struct InterbankFlowTests {
             let id = submit.data["transferId"]!.stringValue!
             try await harness.publish([submit])
             try await waitFinal(harness, [id])
-            try await harness.publish([try Commands.statusQuery(submit)])
+            let query = try Commands.statusQuery(submit)
+            try await harness.publish([query])
             #expect(try await FlowHarness.eventually {
                 try await harness.emittedEnvelopes(id).contains { $0.data["source"]?.stringValue == "status-query" }
             })
             let answer = try await harness.emittedEnvelopes(id).last
             #expect(answer?.data["status"]?.stringValue == "RJCT")
             #expect(answer?.data["reasonCode"]?.stringValue == "AC04")
+            #expect(answer?.causationID == query.id.uuid)
+            #expect(answer?.correlationID == submit.correlationID)
             let unknown = try Commands.statusQuery(try Commands.submit())
             try await harness.publish([unknown])
             #expect(try await FlowHarness.eventually { try await harness.parked().contains { $0.code == "unknown-transfer" } })

@@ -181,7 +181,7 @@ struct ECNYRow: Sendable {
 
     var isFinal: Bool { state == "settled" || state == "rejected" }
 
-    func event(_ type: String) throws -> OutboundMessage {
+    func event(_ type: String, cause: Envelope? = nil) throws -> OutboundMessage {
         let id = transferId.uuidString.lowercased()
         var data: JSONObject = ["transferId": .string(id)]
         let schema: String
@@ -200,17 +200,17 @@ struct ECNYRow: Sendable {
         }
         let envelope = try Envelope(
             source: ECNY.source, type: MessageType(type), dataSchema: ECNY.schemaBase + schema, data: data,
-            correlationID: correlationId ?? commandId, causationID: commandId,
+            correlationID: cause?.correlationID ?? correlationId ?? commandId, causationID: cause?.id.uuid ?? commandId,
             enterpriseID: enterpriseId.flatMap { try? USCC($0) })
         return OutboundMessage(envelope: envelope, aggregateKey: id)
     }
 
     /// The event that reports the row's current state (for a repeated submit or a status query).
-    func currentEvent() throws -> OutboundMessage? {
+    func currentEvent(cause: Envelope? = nil) throws -> OutboundMessage? {
         switch state {
-        case "settled": try event(ECNY.settledType)
-        case "rejected": try event(ECNY.rejectedType)
-        case "accepted": try event(ECNY.acceptedType)
+        case "settled": try event(ECNY.settledType, cause: cause)
+        case "rejected": try event(ECNY.rejectedType, cause: cause)
+        case "accepted": try event(ECNY.acceptedType, cause: cause)
         default: nil
         }
     }
@@ -306,7 +306,7 @@ public struct ECNYHandler: MessageHandler {
             else {
                 throw HandlerFailure.permanent(code: "unknown-transfer", "no e-CNY transfer with this transferId was submitted")
             }
-            if row.state != "new", let event = try row.currentEvent(), row.isFinal {
+            if row.state != "new", let event = try row.currentEvent(cause: envelope), row.isFinal {
                 return [event]
             }
             try await context.transaction.execute(
@@ -337,7 +337,7 @@ public struct ECNYHandler: MessageHandler {
         guard let row = try await ECNYRow.lock(id, in: context.transaction), row.request == request else {
             throw HandlerFailure.permanent(code: "transfer-id-reused", "the transferId was submitted before with a different payload")
         }
-        if let event = try row.currentEvent(), row.isFinal { return [event] }
+        if let event = try row.currentEvent(cause: envelope), row.isFinal { return [event] }
         if row.nextAction != "none" {
             try await context.transaction.execute(
                 "UPDATE ecny.transfers SET next_attempt_at = now(), updated_at = now() WHERE transfer_id = \(id)")

@@ -259,7 +259,7 @@ public struct InterbankHandler: MessageHandler {
                 code: "transfer-id-reused", "the transferId was submitted before with a different payload")
         }
         if let status = existing.status.flatMap(TransactionStatus.init(rawValue:)), status.isFinal {
-            return [try existing.event(status: status, source: "pacs.002")]
+            return [try existing.event(status: status, source: "pacs.002", cause: envelope)]
         }
         if existing.nextAction != "none" {
             try await context.transaction.execute(
@@ -279,7 +279,7 @@ public struct InterbankHandler: MessageHandler {
             throw HandlerFailure.permanent(code: "reference-mismatch", "uetr or endToEndId differ from the submitted ones")
         }
         if let status = row.status.flatMap(TransactionStatus.init(rawValue:)), status.isFinal {
-            return [try row.event(status: status, source: "status-query")]
+            return [try row.event(status: status, source: "status-query", cause: envelope)]
         }
         try await context.transaction.execute(
             """
@@ -358,7 +358,10 @@ struct TransferRow: Sendable {
     }
 
     /// The `interbank.credit-transfer.status-reported.v1` event for a status.
-    func event(status: TransactionStatus, reasonCode: String? = nil, acceptedAt: String? = nil, source: String) throws -> OutboundMessage {
+    /// - Parameter cause: The command being answered (a repeated submit or a status query); default the submit.
+    func event(
+        status: TransactionStatus, reasonCode: String? = nil, acceptedAt: String? = nil, source: String, cause: Envelope? = nil
+    ) throws -> OutboundMessage {
         var data: JSONObject = [
             "transferId": .string(transferId.uuidString.lowercased()),
             "uetr": .string(uetr),
@@ -371,7 +374,7 @@ struct TransferRow: Sendable {
         let envelope = try Envelope(
             source: Interbank.source, type: MessageType(Interbank.statusReportedType),
             dataSchema: Interbank.schemaBase + "interbank/credit-transfer-status-reported.v1.schema.json", data: data,
-            correlationID: correlationId ?? commandId, causationID: commandId,
+            correlationID: cause?.correlationID ?? correlationId ?? commandId, causationID: cause?.id.uuid ?? commandId,
             enterpriseID: enterpriseId.flatMap { try? USCC($0) })
         return OutboundMessage(envelope: envelope, aggregateKey: transferId.uuidString.lowercased())
     }
