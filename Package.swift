@@ -100,6 +100,34 @@ let package = Package(
             path: "Sources/Domains/Payments"
         ),
 
+        // MARK: Adapters: each imports HubCore, HubContracts, HubRuntime and HubStore, never a domain or another adapter
+        // Deterministic randomness and fault settings shared by the adapters' simulators.
+        .target(name: "AdapterSimulation", path: "Sources/Adapters/Simulation"),
+        .target(
+            name: "InterbankAdapter",
+            dependencies: [
+                "HubCore", "HubContracts", "HubRuntime", "HubStore", "AdapterSimulation",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Sources/Adapters/Interbank"
+        ),
+        .target(
+            name: "ECNYAdapter",
+            dependencies: [
+                "HubCore", "HubContracts", "HubRuntime", "HubStore", "HubCrypto", "AdapterSimulation",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Sources/Adapters/ECNY"
+        ),
+
         // MARK: Composition root
         .target(
             name: "HubApp",
@@ -112,6 +140,9 @@ let package = Package(
                 "HubRuntime",
                 "SampleService",
                 "PaymentsService",
+                "InterbankAdapter",
+                "ECNYAdapter",
+                "AdapterSimulation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -152,6 +183,19 @@ let package = Package(
         ),
         .testTarget(name: "CLITests", dependencies: ["HubCore"]),
         .testTarget(name: "PaymentsTests", dependencies: ["PaymentsService", "HubCore", "HubRuntime", "HubStore"]),
+        // The adapters: pure tests (XML, ISO 20022 rules, SM2 signing) and flows against the real broker, database
+        // and the simulators started in-process.
+        .testTarget(
+            name: "AdapterTests",
+            dependencies: [
+                "InterbankAdapter", "ECNYAdapter", "AdapterSimulation", "HubCore", "HubContracts", "HubCrypto",
+                "HubRuntime", "HubStore", "HubAMQP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
     ]
 )
 

@@ -1,5 +1,7 @@
+import ECNYAdapter
 import HubRuntime
 import PaymentsService
+import InterbankAdapter
 import SampleService
 public import HubStore
 public import Logging
@@ -9,6 +11,7 @@ public enum HubMigrate {
     /// Every migration this binary ships, in order. Components add theirs here as they land.
     public static let migrations: [Migration] = HubMigrations.all + RuntimeMigrations.all + SampleMigrations.all
         + PaymentsMigrations.all
+        + InterbankMigrations.all + ECNYMigrations.all
 
     /// Runs the migrations (or only reports their status).
     /// - Parameters:

@@ -57,8 +57,8 @@ public struct HubRole: Sendable {
         payments,
         HubRole(name: "audit", consumers: [], isBuilt: false),
         HubRole(name: "compliance", consumers: [], isBuilt: false),
-        HubRole(name: "adapter.interbank", consumers: [], isBuilt: false),
-        HubRole(name: "adapter.ecny", consumers: [], isBuilt: false),
+        interbankAdapter,
+        ecnyAdapter,
     ]
 
     /// One line for `--help`.

@@ -49,6 +49,40 @@ public struct ContractChecker: Sendable {
         HeartbeatPing.messageType: { (envelope: Envelope) throws(ValidationError) in
             _ = try envelope.decodeData(as: HeartbeatPing.self)
         },
+        // The interbank and e-CNY adapters' commands (Payloads/AdapterPayloads.swift).
+        CreditTransferSubmit.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: CreditTransferSubmit.self)
+        },
+        CreditTransferStatusQuery.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: CreditTransferStatusQuery.self)
+        },
+        AccountReportRequest.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: AccountReportRequest.self)
+        },
+        ECNYTransferSubmit.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: ECNYTransferSubmit.self)
+        },
+        ECNYStatusQuery.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: ECNYStatusQuery.self)
+        },
+        CreditTransferStatusReported.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: CreditTransferStatusReported.self)
+        },
+        AccountReportReceived.statementType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: AccountReportReceived.self)
+        },
+        AccountReportReceived.intradayType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: AccountReportReceived.self)
+        },
+        ECNYTransferAccepted.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: ECNYTransferAccepted.self)
+        },
+        ECNYTransferSettled.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: ECNYTransferSettled.self)
+        },
+        ECNYTransferRejected.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: ECNYTransferRejected.self)
+        },
     ]
 
     /// The settings.
