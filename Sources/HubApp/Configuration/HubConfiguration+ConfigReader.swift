@@ -1,6 +1,6 @@
 public import Configuration
 import Foundation
-public import Logging
+import Logging
 
 extension HubConfiguration {
     /// The configuration keys and the environment variables they map to.
