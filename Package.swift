@@ -92,6 +92,19 @@ let package = Package(
             path: "Sources/Domains/Sample"
         ),
 
+        // MARK: Taps
+        // The compliance checker (tap.compliance): rules, holds, reports. Never imports a domain.
+        .target(
+            name: "ComplianceChecker",
+            dependencies: [
+                "HubCore", "HubRuntime", "HubStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Compliance"
+        ),
+
         // MARK: Composition root
         .target(
             name: "HubApp",
@@ -103,6 +116,7 @@ let package = Package(
                 "HubCrypto",
                 "HubRuntime",
                 "SampleService",
+                "ComplianceChecker",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -141,6 +155,15 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CLITests", dependencies: ["HubCore"]),
+        .testTarget(
+            name: "ComplianceTests",
+            dependencies: [
+                "ComplianceChecker", "HubCore", "HubRuntime", "HubStore", "HubAMQP", "HubContracts",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Fixtures")]
+        ),
     ]
 )
 

@@ -56,7 +56,7 @@ public struct HubRole: Sendable {
         HubRole(name: "gateway", consumers: [], isBuilt: false),
         HubRole(name: "payments", consumers: [], isBuilt: false),
         HubRole(name: "audit", consumers: [], isBuilt: false),
-        HubRole(name: "compliance", consumers: [], isBuilt: false),
+        compliance,
         HubRole(name: "adapter.interbank", consumers: [], isBuilt: false),
         HubRole(name: "adapter.ecny", consumers: [], isBuilt: false),
     ]

@@ -53,7 +53,7 @@ public struct ContractChecker: Sendable {
         HeartbeatPing.messageType: { (envelope: Envelope) throws(ValidationError) in
             _ = try envelope.decodeData(as: HeartbeatPing.self)
         },
-    ]
+    ].merging(CompliancePayloads.decoders) { first, _ in first }
 
     /// The settings.
     public let configuration: Configuration
