@@ -10,13 +10,13 @@ public import HubCore
 /// | `payments.batch.request.v1` | one outflow per line (payer = `enterpriseid`); screening of the payer, every creditor and `idNumber` |
 /// | `accounts.transaction.booked.v1` (provisional) | one flow of the customer: cash (R-AML-1) or transfer, in or out, cross-border |
 /// | `fx.purchase.request.v1`, `fx.settlement.request.v1` (provisional) | R-FX-2 quota; screening of the person |
-/// | `ecny.wallet.credit.request.v1` (provisional) | R-ECNY-1 tier cap |
+/// | `ecny.wallet-credit.request.v1` (provisional) | R-ECNY-1 tier cap |
 /// | `redpacket.payout.request.v1` (provisional) | R-TAX-4 withholding |
 public enum FactExtractors {
     /// The types with an extractor.
     public static let types: Set<String> = [
         "payments.transfer.request.v1", "payments.batch.request.v1", "accounts.transaction.booked.v1",
-        "fx.purchase.request.v1", "fx.settlement.request.v1", "ecny.wallet.credit.request.v1",
+        "fx.purchase.request.v1", "fx.settlement.request.v1", "ecny.wallet-credit.request.v1",
         "redpacket.payout.request.v1",
     ]
 
@@ -30,7 +30,7 @@ public enum FactExtractors {
         case "accounts.transaction.booked.v1": booked(envelope)
         case "fx.purchase.request.v1": fx(envelope, kind: "purchase")
         case "fx.settlement.request.v1": fx(envelope, kind: "settlement")
-        case "ecny.wallet.credit.request.v1": ecny(envelope)
+        case "ecny.wallet-credit.request.v1": ecny(envelope)
         case "redpacket.payout.request.v1": redPacket(envelope)
         default: nil
         }

@@ -138,6 +138,15 @@ public struct FXQuotaFact: Sendable, Hashable {
     public var amount: Money
     /// The quota already used this calendar year in USD (SAFE's figure, queried by the bank).
     public var usedUSD: Decimal
+
+    /// Creates the fact.
+    public init(kind: String, person: Party, requestUSD: Decimal?, amount: Money, usedUSD: Decimal) {
+        self.kind = kind
+        self.person = person
+        self.requestUSD = requestUSD
+        self.amount = amount
+        self.usedUSD = usedUSD
+    }
 }
 
 /// R-ECNY-1: a credit to an e-CNY wallet.
@@ -150,6 +159,14 @@ public struct ECNYCreditFact: Sendable, Hashable {
     public var balance: Money
     /// The credit.
     public var amount: Money
+
+    /// Creates the fact.
+    public init(wallet: Party, tier: Int, balance: Money, amount: Money) {
+        self.wallet = wallet
+        self.tier = tier
+        self.balance = balance
+        self.amount = amount
+    }
 }
 
 /// R-TAX-3/4/5: a red-packet payout.
@@ -164,6 +181,15 @@ public struct RedPacketFact: Sendable, Hashable {
     public var taxWithheld: Money
     /// The payer bears the tax on top of the net amount.
     public var payerBorne: Bool
+
+    /// Creates the fact.
+    public init(recipient: Party, recipientIsEmployee: Bool, amount: Money, taxWithheld: Money, payerBorne: Bool) {
+        self.recipient = recipient
+        self.recipientIsEmployee = recipientIsEmployee
+        self.amount = amount
+        self.taxWithheld = taxWithheld
+        self.payerBorne = payerBorne
+    }
 }
 
 /// A name or identifier to screen against watchlists (R-AML-9), with where it came from.
@@ -186,6 +212,13 @@ public struct ScreeningSubject: Sendable, Hashable {
     public var value: String
     /// A JSON pointer to it in the message.
     public var pointer: String
+
+    /// Creates a subject.
+    public init(field: Field, value: String, pointer: String) {
+        self.field = field
+        self.value = value
+        self.pointer = pointer
+    }
 }
 
 /// Everything the rules need from one message.

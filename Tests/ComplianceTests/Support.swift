@@ -34,7 +34,7 @@ enum ComplianceSupport {
     static func prepareDatabase() async throws { try await prepared.value }
 
     private static let prepared = Task<Void, any Error> {
-        let pool = try pool(size: 1)
+        let pool = try ComplianceSupport.pool(size: 1)
         do {
             try await Migrator(
                 migrations: HubMigrations.all + RuntimeMigrations.all + ComplianceMigrations.all, logger: logger

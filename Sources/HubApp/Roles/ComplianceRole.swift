@@ -1,5 +1,5 @@
-import ComplianceChecker
-import Configuration
+public import ComplianceChecker
+public import Configuration
 import Foundation
 public import HubCore
 import HubRuntime

@@ -53,7 +53,19 @@ public struct ContractChecker: Sendable {
         HeartbeatPing.messageType: { (envelope: Envelope) throws(ValidationError) in
             _ = try envelope.decodeData(as: HeartbeatPing.self)
         },
-    ].merging(CompliancePayloads.decoders) { first, _ in first }
+        CompliancePayloads.ScreeningCleared.messageType: { (envelope: Envelope) throws(ValidationError) in
+            try CompliancePayloads.validate(envelope)
+        },
+        CompliancePayloads.HoldPlaced.messageType: { (envelope: Envelope) throws(ValidationError) in
+            try CompliancePayloads.validate(envelope)
+        },
+        CompliancePayloads.HoldReleased.messageType: { (envelope: Envelope) throws(ValidationError) in
+            try CompliancePayloads.validate(envelope)
+        },
+        CompliancePayloads.HoldRejected.messageType: { (envelope: Envelope) throws(ValidationError) in
+            try CompliancePayloads.validate(envelope)
+        },
+    ]
 
     /// The settings.
     public let configuration: Configuration

@@ -56,25 +56,27 @@ public enum CompliancePayloads {
         public var reviewers: [String]
     }
 
-    /// Decoders for the contract checker.
-    static let decoders: [String: ContractChecker.PayloadDecoder] = [
-        ScreeningCleared.messageType: { (envelope: Envelope) throws(ValidationError) in
+    /// Decodes and checks a verdict or hold decision payload strictly (what the schemas refuse, this refuses).
+    /// - Parameter envelope: A message of one of the four types.
+    /// - Throws: `ValidationError` under `/data`.
+    public static func validate(_ envelope: Envelope) throws(ValidationError) {
+        switch envelope.type.value {
+        case ScreeningCleared.messageType:
             _ = try envelope.decodeData(as: ScreeningCleared.self)
-        },
-        HoldPlaced.messageType: { (envelope: Envelope) throws(ValidationError) in
+        case HoldPlaced.messageType:
             let payload = try envelope.decodeData(as: HoldPlaced.self)
             guard !payload.rules.isEmpty else {
                 throw ValidationError(.outOfRange, pointer: "/data/rules", rule: "minItems", message: "a hold names at least one rule")
             }
-        },
-        HoldReleased.messageType: { (envelope: Envelope) throws(ValidationError) in
+        case HoldReleased.messageType:
             let payload = try envelope.decodeData(as: HoldReleased.self)
             guard !payload.reviewers.isEmpty else {
                 throw ValidationError(.outOfRange, pointer: "/data/reviewers", rule: "minItems", message: "a release names its reviewers")
             }
-        },
-        HoldRejected.messageType: { (envelope: Envelope) throws(ValidationError) in
+        case HoldRejected.messageType:
             _ = try envelope.decodeData(as: HoldRejected.self)
-        },
-    ]
+        default:
+            break
+        }
+    }
 }
