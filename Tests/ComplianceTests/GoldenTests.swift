@@ -69,5 +69,8 @@ enum ContractSupport {
         #expect(decoded == envelope)
         let errors = try registry.validate(.object(envelope.data), against: envelope.dataSchema, pointer: "/data")
         #expect(errors.isEmpty, "\(envelope.type.value) violates its schema: \(errors)", sourceLocation: sourceLocation)
+        // And the typed Swift counterpart (HubContracts.CompliancePayloads, what payments decodes) accepts it.
+        #expect(CompliancePayloads.messageTypes.contains(envelope.type.value))
+        try CompliancePayloads.validate(envelope)
     }
 }
