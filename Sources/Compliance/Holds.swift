@@ -9,7 +9,7 @@ public import ServiceLifecycle
 /// through the outbox in the same transaction (so it is audited and reaches payments).
 public struct ComplianceHolds: Sendable {
     /// A hold as reviewers see it (no personal data: the held command is named by id and type).
-    public struct Hold: Sendable, Hashable, Codable {
+    public struct Hold: Sendable, Hashable, Encodable {
         /// The hold.
         public var holdID: UUID
         /// The held command's envelope id.
@@ -38,6 +38,31 @@ public struct ComplianceHolds: Sendable {
         public var decidedAt: Date?
         /// The decision's reason.
         public var decisionReason: String?
+
+        private enum CodingKeys: String, CodingKey {
+            case holdID = "holdId", subjectMessageID = "subjectMessageId", subjectType, correlationID = "correlationId"
+            case enterpriseID = "enterpriseId", rules, reason, status, approvalsRequired, approvals, placedAt, expiresAt
+            case decidedAt, decisionReason
+        }
+
+        /// JSON with UUIDs in the hub's canonical lowercase form and times in RFC 3339.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(holdID.uuidString.lowercased(), forKey: .holdID)
+            try container.encode(subjectMessageID.uuidString.lowercased(), forKey: .subjectMessageID)
+            try container.encode(subjectType, forKey: .subjectType)
+            try container.encodeIfPresent(correlationID?.uuidString.lowercased(), forKey: .correlationID)
+            try container.encodeIfPresent(enterpriseID, forKey: .enterpriseID)
+            try container.encode(rules, forKey: .rules)
+            try container.encode(reason, forKey: .reason)
+            try container.encode(status, forKey: .status)
+            try container.encode(approvalsRequired, forKey: .approvalsRequired)
+            try container.encode(approvals, forKey: .approvals)
+            try container.encode(Timestamp(placedAt).text, forKey: .placedAt)
+            try container.encode(Timestamp(expiresAt).text, forKey: .expiresAt)
+            try container.encodeIfPresent(decidedAt.map { Timestamp($0).text }, forKey: .decidedAt)
+            try container.encodeIfPresent(decisionReason, forKey: .decisionReason)
+        }
     }
 
     /// A reviewer's mistake or a hold in the wrong state (one line, log-safe).
