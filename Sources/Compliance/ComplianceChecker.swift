@@ -1,8 +1,8 @@
 import CoreMetrics
-public import Foundation
+import Foundation
 public import HubCore
 public import HubRuntime
-public import HubStore
+import HubStore
 import Logging
 
 /// The compliance checker: a tap on all traffic (`tap.compliance`, bound to `#`), run by the consumer runtime

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import HubCore
 
 /// The message types compliance emits, with their payload schemas under `contracts/schemas/compliance/`.

@@ -1,5 +1,5 @@
 public import Foundation
-public import HubCore
+import HubCore
 
 /// The parameters of every compliance rule. Regulator numbers are configuration, not constants: the defaults are
 /// the figures of REFERENCE.md, and a JSON parameters file (``ComplianceParameters/load(fileAt:)``) or

@@ -1,6 +1,6 @@
 public import Foundation
 import HubCore
-public import HubRuntime
+import HubRuntime
 public import HubStore
 public import Logging
 public import ServiceLifecycle

@@ -1,5 +1,5 @@
-public import Foundation
-public import HubCore
+import Foundation
+import HubCore
 import Synchronization
 
 /// One entry of a watchlist: names (any script) and identifiers.
