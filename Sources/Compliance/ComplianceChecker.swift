@@ -88,6 +88,14 @@ public struct ComplianceChecker: MessageHandler {
                         "pointer": .string(hit.pointer),
                     ]))
         }
+        for hit in hits {
+            // Remembered so that a re-screening after a list update does not raise it again.
+            try await transaction.execute(
+                """
+                INSERT INTO compliance.watchlist_hits (list, entry_id, subject_key, first_message_id) \
+                VALUES (\(hit.list), \(hit.entryID), \(hit.subjectKey), \(envelope.id.uuid)) ON CONFLICT DO NOTHING
+                """)
+        }
         if !hits.isEmpty && parameters.holds.onScreeningHit {
             evaluation.holdReasons.append(("R-AML-9", "watchlist match (\(Set(hits.map(\.list)).sorted().joined(separator: ", ")))"))
         }

@@ -117,6 +117,24 @@ public enum ComplianceMigrations {
                     PRIMARY KEY (hold_id, reviewer)
                 );
                 """
-        )
+        ),
+        Migration(
+            component: "compliance",
+            version: 2,
+            name: "watchlist hits already raised, for re-screening on list updates",
+            sql: """
+                -- One row per (list entry, screened value): a value found at message time or by a re-screening is
+                -- never raised again for the same entry.
+                CREATE TABLE compliance.watchlist_hits (
+                    list                text        NOT NULL,
+                    entry_id            text        NOT NULL,
+                    subject_key         text        NOT NULL,
+                    first_message_id    uuid        NOT NULL,
+                    raised_at           timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (list, entry_id, subject_key)
+                );
+                CREATE INDEX transactions_recorded ON compliance.transactions (recorded_at);
+                """
+        ),
     ]
 }

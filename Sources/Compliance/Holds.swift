@@ -297,35 +297,51 @@ public struct HoldExpiryService: Service {
     }
 }
 
-/// Reloads the watchlists when their files change (a service of the `compliance` role).
+/// Reloads the watchlists when their files change (a service of the `compliance` role), and re-screens recent
+/// parties once at start and after every reload (``Rescreening``).
 public struct WatchlistReloader: Service {
     let store: WatchlistStore
     let interval: Duration
+    let rescreening: Rescreening?
     let logger: Logger
 
     /// Creates the service.
     /// - Parameters:
     ///   - store: The store.
     ///   - interval: How often to compare modification times.
+    ///   - rescreening: Re-screening after list updates (nil: off).
     ///   - logger: The logger.
-    public init(store: WatchlistStore, interval: Duration, logger: Logger) {
+    public init(store: WatchlistStore, interval: Duration, rescreening: Rescreening? = nil, logger: Logger) {
         self.store = store
         self.interval = interval
+        self.rescreening = rescreening
         self.logger = logger
     }
 
     /// Runs until graceful shutdown.
     public func run() async throws {
+        await rescreen()
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             if Task.isShuttingDownGracefully { break }
             do {
                 if try store.reloadIfChanged() {
                     logger.info("watchlists reloaded", metadata: ["compliance.entries": "\(store.index.entries.count)"])
+                    await rescreen()
                 }
             } catch {
                 logger.error("watchlist reload failed; the previous lists stay in use", metadata: ["error": "\(error)"])
             }
+        }
+    }
+
+    private func rescreen() async {
+        guard let rescreening else { return }
+        do {
+            let raised = try await rescreening.run(index: store.index)
+            if raised > 0 { logger.warning("re-screening found new watchlist hits", metadata: ["compliance.hits": "\(raised)"]) }
+        } catch {
+            logger.error("re-screening failed; it runs again after the next list change", metadata: ["error.type": "\(type(of: error))"])
         }
     }
 }

@@ -38,6 +38,8 @@ public struct WatchlistHit: Sendable, Hashable {
     public var field: ScreeningSubject.Field
     /// Where the value is in the message.
     public var pointer: String
+    /// The screened value's key (field and normalised value): a hit is raised once per entry and key.
+    public var subjectKey: String
 }
 
 /// The loaded watchlists, indexed for matching. Immutable; ``WatchlistStore`` swaps whole snapshots.
@@ -84,10 +86,18 @@ public struct WatchlistIndex: Sendable {
             case .idNumber: indices = byIdentifier["id:" + subject.value.uppercased()] ?? []
             case .bic: indices = byIdentifier["bic:" + String(subject.value.uppercased().prefix(8))] ?? []
             }
+            let subjectKey: String
+            switch subject.field {
+            case .name: subjectKey = "name:" + NameNormalizer.compact(subject.value)
+            case .bic: subjectKey = "bic:" + String(subject.value.uppercased().prefix(8))
+            default: subjectKey = "\(subject.field.rawValue):" + subject.value.uppercased()
+            }
             for index in indices {
                 let entry = entries[index]
                 guard seen.insert("\(subject.pointer)|\(entry.list)|\(entry.id)").inserted else { continue }
-                hits.append(WatchlistHit(list: entry.list, entryID: entry.id, field: subject.field, pointer: subject.pointer))
+                hits.append(
+                    WatchlistHit(list: entry.list, entryID: entry.id, field: subject.field, pointer: subject.pointer,
+                                 subjectKey: subjectKey))
             }
         }
         return hits

@@ -18,10 +18,10 @@ struct ComplianceBrokerTests {
     }
 
     /// A transfer request whose creditor is on the test list (R-AML-9 → hold).
-    static func heldTransfer(correlation: UUID) throws -> Envelope {
+    static func heldTransfer(correlation: UUID, enterprise: String = ComplianceSupport.uscc()) throws -> Envelope {
         let message: JSONValue = [
             "type": "payments.transfer.request.v1", "time": "2026-11-23T10:00:00+08:00",
-            "enterpriseid": .string(ComplianceSupport.uscc()),
+            "enterpriseid": .string(enterprise),
             "data": [
                 "clientRequestId": .string("hold-\(correlation.uuidString.prefix(8))"),
                 "debtor": ["name": "苏州甲科技有限公司", "account": .string(ComplianceSupport.account()), "agent": "105305000012", "kind": "enterprise"],
@@ -66,16 +66,23 @@ struct ComplianceBrokerTests {
             let held = try Self.heldTransfer(correlation: correlation)
             try await running.publish([held])
             try await running.publish([held])  // a redelivery: same envelope id
-            let sentinel = try Self.heldTransfer(correlation: correlation)
+            // Same enterprise, so the same lane: handled after the duplicate.
+            let sentinel = try Self.heldTransfer(correlation: correlation, enterprise: held.enterpriseID!.value)
             try await running.publish([sentinel])
+            let verdictTypes = [ComplianceEvents.holdPlaced, ComplianceEvents.screeningCleared]
             let events = try await running.waitFor(correlation: correlation) { events in
-                events.contains { $0.causationID == sentinel.id.uuid && $0.type.value == ComplianceEvents.holdPlaced }
+                events.contains { $0.causationID == sentinel.id.uuid && verdictTypes.contains($0.type.value) }
+                    && events.contains { $0.causationID == held.id.uuid && verdictTypes.contains($0.type.value) }
             }
-            let verdicts = events.filter {
-                $0.causationID == held.id.uuid
-                    && [ComplianceEvents.holdPlaced, ComplianceEvents.screeningCleared].contains($0.type.value)
-            }
-            #expect(verdicts.count == 1)
+            #expect(events.filter { $0.causationID == held.id.uuid && verdictTypes.contains($0.type.value) }.count == 1)
+            // Decisive: every verdict ever committed for the command is in the outbox.
+            let stored = try await running.pool.query(
+                """
+                SELECT count(*)::int8 FROM hub.outbox WHERE aggregate_key = \(held.id.description) \
+                AND message_type IN ('compliance.hold.placed.v1', 'compliance.screening.cleared.v1')
+                """
+            ).rows[0].decode(Int64.self, at: 0)
+            #expect(stored == 1)
         }
     }
 

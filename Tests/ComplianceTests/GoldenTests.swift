@@ -74,3 +74,70 @@ enum ContractSupport {
         try CompliancePayloads.validate(envelope)
     }
 }
+
+@Suite("R-AML-9 re-screening after a list update")
+struct RescreeningTests {
+    @Test("a party seen before a list update is found once; a party already hit at message time is not raised again")
+    func rescreen() async throws {
+        try await ComplianceSupport.prepareDatabase()
+        let pool = try ComplianceSupport.pool()
+        let late = "Late Listed \(UUID().uuidString.prefix(8)) Trading"
+        let store = WatchlistStore(paths: [ComplianceSupport.fixtures.appendingPathComponent("watchlists").path])
+        try store.reloadIfChanged()
+        let checker = ComplianceChecker(parameters: ComplianceParameters(), watchlists: store, calendar: try ComplianceSupport.calendar())
+        let correlation = UUID()
+        func transfer(_ creditor: String) throws -> Envelope {
+            try ComplianceSupport.envelope(
+                [
+                    "type": "payments.transfer.request.v1", "time": "2026-11-23T10:00:00+08:00",
+                    "enterpriseid": .string(ComplianceSupport.uscc()),
+                    "data": [
+                        "clientRequestId": "rescreen-1",
+                        "debtor": ["name": "甲公司", "account": .string(ComplianceSupport.account()), "agent": "105305000012"],
+                        "creditor": ["name": .string(creditor), "account": .string(ComplianceSupport.account()), "agent": "103305200011"],
+                        "amount": ["value": "10.00", "currency": "CNY"],
+                    ],
+                ], correlationID: correlation)
+        }
+        let clean = try transfer(late)
+        let flagged = try transfer("BLACKSTONE TRADING GROUP LTD")
+        for envelope in [clean, flagged] {
+            _ = try await pool.withTransaction { transaction in
+                try await checker.handle(
+                    InboundMessage(envelope: envelope, exchange: "hub.commands", routingKey: envelope.type.routingKey),
+                    context: HandlerContext(transaction: transaction, logger: ComplianceSupport.logger, consumer: "test"))
+            }
+        }
+        var entries = store.index.entries
+        entries.append(WatchlistEntry(list: "TEST-LATE", id: "L-1", names: [late.uppercased()]))
+        let updated = WatchlistIndex(entries: entries)
+        let rescreening = Rescreening(pool: pool, lookbackDays: 1)
+        #expect(try await rescreening.run(index: updated) >= 1)
+        let findings = try await pool.query(
+            """
+            SELECT rule, evidence->>'list', evidence->>'rescreening' FROM compliance.findings \
+            WHERE subject_message_id = \(clean.id.uuid) ORDER BY raised_at
+            """
+        ).rows.map { (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1), try $0.decode(String.self, at: 2)) }
+        #expect(findings.count == 1)
+        #expect(findings.first?.0 == "R-AML-9" && findings.first?.1 == "TEST-LATE" && findings.first?.2 == "true")
+        let flaggedFindings = try await pool.query(
+            "SELECT count(*)::int8 FROM compliance.findings WHERE subject_message_id = \(flagged.id.uuid) AND rule = 'R-AML-9'"
+        ).rows[0].decode(Int64.self, at: 0)
+        #expect(flaggedFindings == 1, "the message-time hit is not raised again by the re-screening")
+        let queued = try await pool.query(
+            """
+            SELECT count(*)::int8 FROM hub.outbox WHERE producer = 'compliance.rescreening' \
+            AND message_type = 'compliance.finding.raised.v1' AND aggregate_key = \(clean.id.description)
+            """
+        ).rows[0].decode(Int64.self, at: 0)
+        #expect(queued == 1)
+        // A second run after the same update raises nothing new for these parties.
+        _ = try await rescreening.run(index: updated)
+        let again = try await pool.query(
+            "SELECT count(*)::int8 FROM compliance.findings WHERE subject_message_id = \(clean.id.uuid)"
+        ).rows[0].decode(Int64.self, at: 0)
+        #expect(again == 1)
+        await pool.close()
+    }
+}

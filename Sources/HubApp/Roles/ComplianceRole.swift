@@ -54,7 +54,9 @@ extension HubRole {
                 handlers: [ComplianceChecker.queue: checker],
                 services: [
                     HoldExpiryService(holds: holds, interval: settings.expiryInterval, logger: context.logger),
-                    WatchlistReloader(store: watchlists, interval: settings.watchlistReloadInterval, logger: context.logger),
+                    WatchlistReloader(
+                        store: watchlists, interval: settings.watchlistReloadInterval,
+                        rescreening: Rescreening(pool: context.pool), logger: context.logger),
                 ]
             )
         }
