@@ -58,8 +58,8 @@ public struct ComplianceChecker: MessageHandler {
     public func handle(_ message: InboundMessage, context: HandlerContext) async throws -> [OutboundMessage] {
         let envelope = message.envelope
         let screened = parameters.screenedTypes.contains(envelope.type.value)
-        // Compliance's own output is never checked again (its findings are about other messages).
-        guard envelope.source != ComplianceEvents.source else { return [] }
+        // Compliance's own types have no extractor and are not screened, so they produce nothing. (Never trust
+        // `source` for this: a partner could set it to evade screening.)
         guard var facts = FactExtractors.facts(of: envelope) ?? (screened ? MessageFacts() : nil) else { return [] }
         if screened, facts.subjects.isEmpty, let uscc = envelope.enterpriseID?.value {
             facts.subjects.append(ScreeningSubject(field: .uscc, value: uscc, pointer: "/enterpriseid"))
