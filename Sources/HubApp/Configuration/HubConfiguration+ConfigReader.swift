@@ -15,6 +15,7 @@ extension HubConfiguration {
     /// | `huitong.shutdown.timeout` | `HUITONG_SHUTDOWN_TIMEOUT` | seconds | `30` |
     /// | `huitong.connect.timeout` | `HUITONG_CONNECT_TIMEOUT` | seconds | `5` |
     /// | `huitong.log.level` | `HUITONG_LOG_LEVEL` | trace…critical | `info` |
+    /// | `huitong.inbox.retention-days` | `HUITONG_INBOX_RETENTION_DAYS` | 1–3650 | `30` |
     public enum Key {
         /// Broker URL.
         public static let amqpURL = "huitong.amqp.url"
@@ -32,6 +33,8 @@ extension HubConfiguration {
         public static let connectTimeout = "huitong.connect.timeout"
         /// Log level.
         public static let logLevel = "huitong.log.level"
+        /// Days a handled message id stays in `hub.inbox`.
+        public static let inboxRetentionDays = "huitong.inbox.retention-days"
     }
 
     /// Reads the configuration, validating every value.
@@ -59,6 +62,12 @@ extension HubConfiguration {
         }
         shutdownTimeout = try Self.seconds(reader, Key.shutdownTimeout) ?? shutdownTimeout
         connectTimeout = try Self.seconds(reader, Key.connectTimeout) ?? connectTimeout
+        if let value = Self.read(reader, Key.inboxRetentionDays) {
+            guard let days = Int(value), (1...3650).contains(days) else {
+                throw HubAppError.invalidConfiguration(key: Key.inboxRetentionDays, "must be a whole number of days from 1 to 3650")
+            }
+            inboxRetention = .seconds(Int64(days) * 86_400)
+        }
         if let value = Self.read(reader, Key.logLevel) {
             guard let level = Logger.Level(rawValue: value.lowercased()) else {
                 throw HubAppError.invalidConfiguration(
