@@ -158,7 +158,8 @@ let package = Package(
         .testTarget(
             name: "ComplianceTests",
             dependencies: [
-                "ComplianceChecker", "HubCore", "HubRuntime", "HubStore", "HubAMQP", "HubContracts",
+                "ComplianceChecker", "HubCore", "HubRuntime", "HubStore", "HubAMQP", "HubContracts", "HubApp",
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
