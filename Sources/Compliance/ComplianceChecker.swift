@@ -101,7 +101,7 @@ public struct ComplianceChecker: MessageHandler {
         }
 
         for fact in facts.transactions {
-            try await evaluate(fact, envelope: envelope, in: transaction, into: &evaluation)
+            try await evaluate(fact, envelope: envelope, in: transaction, into: &evaluation, logger: context.logger)
         }
         if let fx = facts.fx, let finding = Rules.fxQuota(fx, parameters: parameters) { evaluation.findings.append(finding) }
         if let credit = facts.ecnyCredit, let finding = Rules.ecnyTierCap(credit, parameters: parameters) {
@@ -144,7 +144,8 @@ public struct ComplianceChecker: MessageHandler {
     // MARK: Transactions: R-AML-1..8, R-PAY-5, R-PAY-8, detectors
 
     private func evaluate(
-        _ fact: TransactionFact, envelope: Envelope, in transaction: PostgresTransaction, into evaluation: inout Evaluation
+        _ fact: TransactionFact, envelope: Envelope, in transaction: PostgresTransaction, into evaluation: inout Evaluation,
+        logger: Logger
     ) async throws {
         let exempt = Rules.exemption(of: fact, parameters.exemptions)
         guard let (column, columnAmount) = Rules.column(of: fact.amount, usdRates: parameters.usdRates) else {
@@ -249,7 +250,7 @@ public struct ComplianceChecker: MessageHandler {
                 evaluation.reports.append(
                     try await report(
                         key, rules: rules, total: total, threshold: threshold, supplements: existingReport,
-                        elements: [elements], fact: fact, envelope: envelope, in: transaction))
+                        elements: [elements], fact: fact, envelope: envelope, in: transaction, logger: logger))
             } else {
                 let reportID = UUID()
                 let claimed = try await transaction.execute(
@@ -270,7 +271,7 @@ public struct ComplianceChecker: MessageHandler {
                     evaluation.reports.append(
                         try await report(
                             key, rules: rules, total: total, threshold: threshold, supplements: nil, elements: all,
-                            fact: fact, envelope: envelope, in: transaction, reportID: reportID))
+                            fact: fact, envelope: envelope, in: transaction, logger: logger, reportID: reportID))
                 }
             }
         }
@@ -329,10 +330,17 @@ public struct ComplianceChecker: MessageHandler {
     private func report(
         _ key: DayKey, rules: [String], total: Decimal, threshold: ComplianceParameters.Threshold, supplements: UUID?,
         elements: [JSONValue], fact: TransactionFact, envelope: Envelope, in transaction: PostgresTransaction,
-        reportID: UUID = UUID()
+        logger: Logger, reportID: UUID = UUID()
     ) async throws -> Envelope {
         let currency: CurrencyCode = key.column == "RMB" ? .cny : .usd
         let deadline = calendar.addingWorkingDays(parameters.reportDeadlineWorkingDays, to: key.day)
+        if !calendar.covers(key.day) || !calendar.covers(deadline) {
+            // The holiday data ends before the deadline: the count assumed weekends only. An operator must load
+            // the next year's calendar (R-GEN-4).
+            logger.warning(
+                "R-AML-8 deadline computed beyond the working-day calendar's coverage (weekends only)",
+                metadata: ["compliance.calendar": "\(calendar.name)", "compliance.deadline": "\(deadline)"])
+        }
         var customer: JSONObject = ["id": .string(key.customerID), "kind": .string(fact.customerKind.rawValue)]
         if let name = fact.customerName { customer["name"] = .string(name) }
         var data: JSONObject = [
