@@ -173,8 +173,20 @@ public struct ComplianceChecker: MessageHandler {
             \(exempt), \(PostgresJSON(elements.canonicalString))) ON CONFLICT (fact_key) DO NOTHING RETURNING id
             """
         ).rows
-        // A resubmitted request (same idempotency key) was counted when first seen.
-        guard !inserted.isEmpty else { return }
+        // A resubmitted request (same idempotency key) was counted when first seen. If that first request is held
+        // (or was rejected), the resubmission is held too: it must never be the way around a hold.
+        guard !inserted.isEmpty else {
+            let held = try await transaction.query(
+                """
+                SELECT h.status FROM compliance.transactions t JOIN compliance.holds h ON h.subject_message_id = t.message_id \
+                WHERE t.fact_key = \(fact.key) AND h.status IN ('open', 'rejected', 'expired')
+                """
+            ).rows
+            if !held.isEmpty {
+                evaluation.holdReasons.append(("HOLD-RESUBMISSION", "resubmission of a command that is held or was rejected"))
+            }
+            return
+        }
 
         // R-PAY-5: the same debtor, creditor, amount, currency and value date within the window.
         if let duplicateKey, !fact.duplicateOverride {
