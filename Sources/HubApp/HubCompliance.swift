@@ -1,5 +1,6 @@
 import ComplianceChecker
 import Foundation
+import HubCore
 import HubStore
 public import Logging
 
@@ -77,6 +78,50 @@ public enum HubCompliance {
         case .awaitingSecondReviewer(let approvals):
             return "recorded approval of \(approvals.joined(separator: ", ")) for \(holdID); four-eyes: a second, different reviewer must release it"
         }
+    }
+
+    /// `reports list`: large-value reports by deadline (lines to print, or JSON lines).
+    /// - Parameters:
+    ///   - dueOnOrBefore: Only reports due on or before this date (`YYYY-MM-DD`).
+    ///   - limit: At most this many.
+    ///   - json: JSON lines instead of a table.
+    ///   - configuration: The database.
+    ///   - logger: The logger.
+    /// - Throws: ``HubAppError``.
+    public static func listReports(
+        dueOnOrBefore: String?, limit: Int, json: Bool, configuration: HubConfiguration, logger: Logger
+    ) async throws -> [String] {
+        guard limit >= 1 else { throw HubAppError(.invalidConfiguration, "--limit must be at least 1") }
+        let due = try dueOnOrBefore.map { text -> LocalDate in
+            do { return try LocalDate(text) } catch {
+                throw HubAppError(.invalidConfiguration, "--due '\(text)' is not a date", fix: "write e.g. 2026-11-30")
+            }
+        }
+        let postgres = try Connections.postgres(configuration)
+        let pool = PostgresPool(configuration: postgres, logger: logger)
+        let reports: [ComplianceReports.Summary]
+        do {
+            reports = try await ComplianceReports(pool: pool).list(dueOnOrBefore: due, limit: limit)
+            await pool.close()
+        } catch {
+            await pool.close()
+            throw HubAppError.database(error, configuration: postgres)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return try reports.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        }
+        var lines = ["REPORT                                DEADLINE    DAY         DIR  TOTAL                  RULES          CUSTOMER"]
+        for report in reports {
+            lines.append(
+                "\(report.reportId)  \(report.deadline)  \(report.businessDay)  \(report.direction.padding(toLength: 3, withPad: " ", startingAt: 0))  "
+                    + "\((report.total + " " + report.currency).padding(toLength: 21, withPad: " ", startingAt: 0))  "
+                    + "\(report.rules.joined(separator: ",").padding(toLength: 13, withPad: " ", startingAt: 0))  \(report.customer)"
+                    + (report.supplementsReportId.map { " (supplements \($0))" } ?? ""))
+        }
+        lines.append("\(reports.count) report(s)")
+        return lines
     }
 
     private static func withHolds<Result: Sendable>(

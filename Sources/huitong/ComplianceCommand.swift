@@ -6,8 +6,33 @@ struct ComplianceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compliance",
         abstract: "Compliance reviewers' tools.",
-        subcommands: [Holds.self]
+        subcommands: [Holds.self, Reports.self]
     )
+
+    struct Reports: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Large-value reports (R-AML-8) by filing deadline; person IDs masked.",
+            subcommands: [ReportsList.self]
+        )
+    }
+
+    struct ReportsList: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List reports, soonest deadline first.")
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Only reports due on or before this date (YYYY-MM-DD).") var due: String?
+        @Option(help: "At most this many (default 100).") var limit: Int = 100
+        @Flag(help: "JSON lines instead of a table.") var json = false
+
+        func run() async throws {
+            try await connection.run("huitong.compliance") { configuration, logger in
+                for line in try await HubCompliance.listReports(
+                    dueOnOrBefore: due, limit: limit, json: json, configuration: configuration, logger: logger)
+                {
+                    print(line)
+                }
+            }
+        }
+    }
 
     struct Holds: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -82,4 +82,39 @@ struct ComplianceCLITests {
         #expect(queued == 1)
         await pool.close()
     }
+
+    @Test("reports list: a person's report shows the masked ID, never the number; --due filters by deadline")
+    func reportsList() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary.path), "build huitong first")
+        try await ComplianceSupport.prepareDatabase()
+        let pool = try ComplianceSupport.pool()
+        let person = ComplianceSupport.residentID()
+        let checker = try ComplianceBrokerTests.checker()
+        let booked = try ComplianceSupport.envelope(
+            [
+                "type": "accounts.transaction.booked.v1", "time": "2026-03-02T10:00:00+08:00",
+                "data": [
+                    "transactionId": .string("cli-\(UUID().uuidString.prefix(8))"),
+                    "customer": ["id": .string(person), "kind": "person", "name": "张三"],
+                    "account": .string(ComplianceSupport.account()), "direction": "in", "method": "cash",
+                    "amount": ["value": "50000.00", "currency": "CNY"],
+                ],
+            ], correlationID: UUID())
+        _ = try await pool.withTransaction { transaction in
+            try await checker.handle(
+                InboundMessage(envelope: booked, exchange: "hub.events", routingKey: booked.type.routingKey),
+                context: HandlerContext(transaction: transaction, logger: ComplianceSupport.logger, consumer: "test"))
+        }
+        await pool.close()
+        // 2026-03-02 (Monday) + 5 working days = 2026-03-09.
+        let listed = try await Self.run(["compliance", "reports", "list", "--due", "2026-03-09", "--limit", "10000", "--json"])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        #expect(listed.stdout.contains("\"deadline\":\"2026-03-09\""))
+        #expect(listed.stdout.contains(String(person.prefix(3))))
+        #expect(!listed.stdout.contains(person), "the ID number is masked")
+        let earlier = try await Self.run(["compliance", "reports", "list", "--due", "2026-03-08", "--limit", "10000", "--json"])
+        #expect(!earlier.stdout.contains("2026-03-09"))
+        let bad = try await Self.run(["compliance", "reports", "list", "--due", "2026-02-30"])
+        #expect(bad.status == 1 && bad.stderr.contains("is not a date"))
+    }
 }
