@@ -149,6 +149,17 @@ public final class WatchlistStore: Sendable {
     /// - Throws: ``LoadError``; the previous index stays in use.
     @discardableResult
     public func reloadIfChanged() throws(LoadError) -> Bool {
+        try reload(force: false)
+    }
+
+    /// Loads the lists now, changed or not (an operator's SIGHUP).
+    /// - Throws: ``LoadError``; the previous index stays in use.
+    public func reloadNow() throws(LoadError) {
+        try reload(force: true)
+    }
+
+    @discardableResult
+    private func reload(force: Bool) throws(LoadError) -> Bool {
         let files = try Self.files(in: paths)
         var stamps: [String: String] = [:]
         for file in files {
@@ -157,7 +168,7 @@ public final class WatchlistStore: Sendable {
             let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
             stamps[file] = "\(modified)/\(size)"
         }
-        if state.withLock({ $0.loads > 0 && $0.stamps == stamps }) { return false }
+        if !force && state.withLock({ $0.loads > 0 && $0.stamps == stamps }) { return false }
         var entries: [WatchlistEntry] = []
         for file in files { entries += try Self.load(file) }
         let index = WatchlistIndex(entries: entries)

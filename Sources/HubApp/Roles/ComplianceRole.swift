@@ -4,6 +4,8 @@ import Foundation
 public import HubCore
 import HubRuntime
 import Logging
+import ServiceLifecycle
+import UnixSignals
 
 extension HubRole {
     /// The compliance checker: `tap.compliance` bound to `#` on `hub.commands` and `hub.events`, rules over all
@@ -57,6 +59,7 @@ extension HubRole {
                     WatchlistReloader(
                         store: watchlists, interval: settings.watchlistReloadInterval,
                         rescreening: Rescreening(pool: context.pool), logger: context.logger),
+                    WatchlistSignalReloader(store: watchlists, rescreening: Rescreening(pool: context.pool), logger: context.logger),
                 ]
             )
         }
@@ -156,6 +159,27 @@ public struct ComplianceRoleConfiguration: Sendable {
                     key: "huitong.compliance.hold-amount-threshold", "must be a CNY amount such as 5000000.00")
             }
             parameters.holds.amountThreshold = amount.amount
+        }
+    }
+}
+
+/// `kill -HUP <pid>` reloads the watchlists at once (changed or not) and re-screens recent parties.
+struct WatchlistSignalReloader: Service {
+    let store: WatchlistStore
+    let rescreening: Rescreening
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in signals.cancelOnGracefulShutdown() {
+            do {
+                try store.reloadNow()
+                logger.info("watchlists reloaded on SIGHUP", metadata: ["compliance.entries": "\(store.index.entries.count)"])
+                let raised = try await rescreening.run(index: store.index)
+                if raised > 0 { logger.warning("re-screening found new watchlist hits", metadata: ["compliance.hits": "\(raised)"]) }
+            } catch {
+                logger.error("watchlist reload on SIGHUP failed; the previous lists stay in use", metadata: ["error": "\(error)"])
+            }
         }
     }
 }
