@@ -425,7 +425,9 @@ public struct ComplianceChecker: MessageHandler {
         for reason in reasons where !rules.contains(reason.rule) { rules.append(reason.rule) }
         var texts: [String] = []
         for reason in reasons where !texts.contains(reason.text) { texts.append(reason.text) }
-        let reason = texts.joined(separator: "; ")
+        // Bounded (the contract allows 400 characters); the rule IDs carry the full set.
+        let joined = texts.joined(separator: "; ")
+        let reason = joined.count <= 400 ? joined : String(joined.prefix(399)) + "…"
         let holdID = UUID()
         try await transaction.execute(
             """

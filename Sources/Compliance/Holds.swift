@@ -154,6 +154,9 @@ public struct ComplianceHolds: Sendable {
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !reviewer.isEmpty else { throw ReviewError(message: "a decision needs a reviewer name (--as)") }
         guard !reason.isEmpty else { throw ReviewError(message: "a decision needs a reason (--reason)") }
+        guard !reviewer.hasPrefix("system:") else {
+            throw ReviewError(message: "reviewer names starting with 'system:' are reserved for the hub's own decisions")
+        }
         return try await pool.withTransaction { transaction in
             let rows = try await transaction.query(
                 """
@@ -226,7 +229,10 @@ public struct ComplianceHolds: Sendable {
         }
     }
 
-    /// Rejects every open hold past its expiry (reviewers `[]`, reason says it expired).
+    /// The reviewer named on a rejection by expiry (a system actor, never a person).
+    public static let expiryReviewer = "system:hold-expiry"
+
+    /// Rejects every open hold past its expiry (reviewers `["system:hold-expiry"]`, reason says it expired).
     /// - Parameter limit: At most this many per call.
     /// - Returns: The expired holds' ids.
     public func expireDue(limit: Int = 100) async throws -> [UUID] {
@@ -254,7 +260,7 @@ public struct ComplianceHolds: Sendable {
                     ComplianceEvents.holdRejected,
                     data: ["holdId": .string(holdID.uuidString.lowercased()),
                            "subjectMessageId": .string(subject.uuidString.lowercased()), "reason": .string(reason),
-                           "reviewers": .array([])],
+                           "reviewers": [.string(ComplianceHolds.expiryReviewer)]],
                     correlationID: try row.decode(UUID?.self, at: 2), causationID: subject,
                     enterpriseID: try row.decode(String?.self, at: 3))
                 messages.append(OutboundMessage(envelope: event, aggregateKey: subject.uuidString.lowercased()))

@@ -152,6 +152,9 @@ struct ComplianceBrokerTests {
             await #expect(throws: ComplianceHolds.ReviewError.self) {
                 _ = try await holds.reject(hold.holdID, reviewer: "carol", reason: "  ")
             }
+            await #expect(throws: ComplianceHolds.ReviewError.self, "system: names are reserved") {
+                _ = try await holds.reject(hold.holdID, reviewer: "system:hold-expiry", reason: "impersonation")
+            }
             #expect(try await holds.reject(hold.holdID, reviewer: "carol", reason: "confirmed sanctions match") == .rejected(reviewers: ["carol"]))
             let events = try await running.waitFor(correlation: correlation) { $0.contains { $0.type.value == ComplianceEvents.holdRejected } }
             let rejected = try #require(events.first { $0.type.value == ComplianceEvents.holdRejected })
@@ -175,7 +178,7 @@ struct ComplianceBrokerTests {
             try await running.publish([try Self.heldTransfer(correlation: correlation)])
             let events = try await running.waitFor(correlation: correlation) { $0.contains { $0.type.value == ComplianceEvents.holdRejected } }
             let rejected = try #require(events.first { $0.type.value == ComplianceEvents.holdRejected })
-            #expect(rejected.data["reviewers"] == [])
+            #expect(rejected.data["reviewers"] == [.string(ComplianceHolds.expiryReviewer)])
             #expect(rejected.data["reason"]?.stringValue?.contains("expired") == true)
             try ContractSupport.expectValid(rejected)
             #expect(try await ComplianceHolds(pool: running.pool).list(status: "expired", correlationID: correlation).count == 1)

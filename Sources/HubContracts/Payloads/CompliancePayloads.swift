@@ -53,7 +53,7 @@ public enum CompliancePayloads {
         public var subjectMessageId: MessageID
         /// Why.
         public var reason: String
-        /// Who rejected it (empty when it expired).
+        /// Who rejected it (`system:hold-expiry` when it expired).
         public var reviewers: [String]
     }
 
@@ -278,7 +278,10 @@ public enum CompliancePayloads {
                 throw ValidationError(.outOfRange, pointer: "/data/reviewers", rule: "minItems", message: "a release names its reviewers")
             }
         case HoldRejected.messageType:
-            _ = try envelope.decodeData(as: HoldRejected.self)
+            let payload = try envelope.decodeData(as: HoldRejected.self)
+            guard !payload.reviewers.isEmpty else {
+                throw ValidationError(.outOfRange, pointer: "/data/reviewers", rule: "minItems", message: "a rejection names who decided")
+            }
         case FindingRaised.messageType:
             _ = try envelope.decodeData(as: FindingRaised.self)
         case LargeValueReport.messageType:
