@@ -128,6 +128,19 @@ let package = Package(
             path: "Sources/Adapters/ECNY"
         ),
 
+        // MARK: Taps
+        // The compliance checker (tap.compliance): rules, holds, reports. Never imports a domain.
+        .target(
+            name: "ComplianceChecker",
+            dependencies: [
+                "HubCore", "HubRuntime", "HubStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Compliance"
+        ),
+
         // MARK: Composition root
         .target(
             name: "HubApp",
@@ -143,6 +156,7 @@ let package = Package(
                 "InterbankAdapter",
                 "ECNYAdapter",
                 "AdapterSimulation",
+                "ComplianceChecker",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -195,6 +209,11 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
+            name: "ComplianceTests",
+                "ComplianceChecker", "HubCore", "HubRuntime", "HubStore", "HubAMQP", "HubContracts", "HubApp",
+                .product(name: "Configuration", package: "swift-configuration"),
+            ],
+            resources: [.copy("Fixtures")]
         ),
     ]
 )

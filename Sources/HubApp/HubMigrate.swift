@@ -1,4 +1,5 @@
 import ECNYAdapter
+import ComplianceChecker
 import HubRuntime
 import PaymentsService
 import InterbankAdapter
@@ -12,6 +13,7 @@ public enum HubMigrate {
     public static let migrations: [Migration] = HubMigrations.all + RuntimeMigrations.all + SampleMigrations.all
         + PaymentsMigrations.all
         + InterbankMigrations.all + ECNYMigrations.all
+        + ComplianceMigrations.all
 
     /// Runs the migrations (or only reports their status).
     /// - Parameters:

@@ -45,6 +45,20 @@ struct ClassificationTests {
         #expect(reason(inspect(Array("[1,2]".utf8))) == .invalidEnvelope)
     }
 
+    @Test func aTapThatAcceptsEveryTypeGetsUnknownTypesButStillRefusesBadEnvelopes() throws {
+        let other = envelopeBytes(type: "test.other.thing.v1")
+        let tap = { (body: [UInt8]) in
+            Intake.inspect(
+                body: body, maximumBodyBytes: 1 << 20, limits: Envelope.Limits(), messageTypes: [],
+                acceptsEveryType: true, validate: { _ in })
+        }
+        #expect(try tap(other).get().type.value == "test.other.thing.v1")
+        #expect(reason(tap(Array("not json at all".utf8))) == .notJSON)
+        #expect(reason(tap(envelopeBytes(id: "not-a-uuid"))) == .invalidMessageID)
+        // The flag is off by default: the same message is unknown to an ordinary handler.
+        #expect(reason(inspect(other)) == .unknownType)
+    }
+
     @Test func validationErrorsFromValidateAreSchemaViolations() {
         let result = inspect(envelopeBytes()) { _ in
             throw ValidationError(.missingField, pointer: "/data/amount", rule: "required", message: "amount is required")

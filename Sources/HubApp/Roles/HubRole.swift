@@ -56,7 +56,7 @@ public struct HubRole: Sendable {
         HubRole(name: "gateway", consumers: [], isBuilt: false),
         payments,
         HubRole(name: "audit", consumers: [], isBuilt: false),
-        HubRole(name: "compliance", consumers: [], isBuilt: false),
+        compliance,
         interbankAdapter,
         ecnyAdapter,
     ]

@@ -30,6 +30,7 @@ enum Intake {
         maximumBodyBytes: Int,
         limits: Envelope.Limits,
         messageTypes: Set<String>,
+        acceptsEveryType: Bool = false,
         validate: (Envelope) throws -> Void
     ) -> Result<Envelope, Rejection> {
         guard body.count <= maximumBodyBytes else {
@@ -44,7 +45,7 @@ enum Intake {
         } catch {
             return .failure(rejection(for: error))
         }
-        guard messageTypes.contains(envelope.type.value) else {
+        guard acceptsEveryType || messageTypes.contains(envelope.type.value) else {
             return .failure(
                 Rejection(reason: .unknownType, code: "unknownType", message: "the consumer does not handle this type"))
         }

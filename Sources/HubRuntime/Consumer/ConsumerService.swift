@@ -211,6 +211,7 @@ public struct ConsumerService: Service {
             maximumBodyBytes: configuration.maximumBodyBytes,
             limits: configuration.envelopeLimits,
             messageTypes: handler.messageTypes,
+            acceptsEveryType: handler.acceptsEveryMessageType,
             validate: handler.validate
         )
         switch result {

@@ -141,6 +141,10 @@ public protocol MessageHandler: Sendable {
     /// The full types handled, e.g. `sample.counter.increment.v1`; any other type is parked as `unknownType`.
     var messageTypes: Set<String> { get }
 
+    /// Whether the handler takes messages of every type (a tap bound to `#`, such as the compliance checker):
+    /// intake then does not park types outside ``messageTypes`` as `unknownType`. Default false.
+    var acceptsEveryMessageType: Bool { get }
+
     /// The per-key ordering lane: messages with the same key are handled one after the other, in delivery order.
     /// - Parameter envelope: The message.
     /// - Returns: The key (an aggregate id, an account, …).
@@ -161,6 +165,9 @@ public protocol MessageHandler: Sendable {
 }
 
 extension MessageHandler {
+    /// Only the types in ``messageTypes``.
+    public var acceptsEveryMessageType: Bool { false }
+
     /// Accepts every payload.
     /// - Parameter envelope: The message.
     public func validate(_ envelope: Envelope) throws {}
