@@ -92,6 +92,18 @@ let package = Package(
             path: "Sources/Domains/Sample"
         ),
 
+        // MARK: Taps: the audit sink (SM3-chained audit.records); never imports a domain
+        .target(
+            name: "AuditSink",
+            dependencies: [
+                "HubCore", "HubAMQP", "HubStore", "HubCrypto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Audit"
+        ),
+
         // MARK: Composition root
         .target(
             name: "HubApp",
@@ -103,6 +115,7 @@ let package = Package(
                 "HubCrypto",
                 "HubRuntime",
                 "SampleService",
+                "AuditSink",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -141,6 +154,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CLITests", dependencies: ["HubCore"]),
+        .testTarget(
+            name: "AuditSinkTests",
+            dependencies: [
+                "AuditSink", "HubCore", "HubAMQP", "HubStore", "HubCrypto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
     ]
 )
 

@@ -55,7 +55,7 @@ public struct HubRole: Sendable {
         sample,
         HubRole(name: "gateway", consumers: [], isBuilt: false),
         HubRole(name: "payments", consumers: [], isBuilt: false),
-        HubRole(name: "audit", consumers: [], isBuilt: false),
+        audit,
         HubRole(name: "compliance", consumers: [], isBuilt: false),
         HubRole(name: "adapter.interbank", consumers: [], isBuilt: false),
         HubRole(name: "adapter.ecny", consumers: [], isBuilt: false),
