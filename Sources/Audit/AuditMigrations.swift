@@ -87,12 +87,14 @@ public enum AuditMigrations {
                         RETURN name;
                     END IF;
                     PERFORM pg_advisory_xact_lock(hashtext('huitong.audit.partitions'));
-                    IF to_regclass('audit.' || name) IS NULL THEN
+                    BEGIN
                         EXECUTE format(
-                            'CREATE TABLE audit.%I PARTITION OF audit.records FOR VALUES FROM (%L) TO (%L)',
+                            'CREATE TABLE IF NOT EXISTS audit.%I PARTITION OF audit.records FOR VALUES FROM (%L) TO (%L)',
                             name, to_char(first, 'YYYY-MM-DD "00:00:00+00"'),
                             to_char(first + interval '1 month', 'YYYY-MM-DD "00:00:00+00"'));
-                    END IF;
+                    EXCEPTION WHEN duplicate_table THEN
+                        NULL;  -- another sink created it between our check and our CREATE
+                    END;
                     RETURN name;
                 END $$;
 
