@@ -58,7 +58,8 @@ public struct AuditSinkService: Service {
                 (Topology.ExchangeName.commands, "#"), (Topology.ExchangeName.events, "#"),
                 (Topology.ExchangeName.dead, "#"),
             ],
-            deliveryLimit: 50
+            deliveryLimit: 50,
+            retryDelaysMilliseconds: []  // the sink never retries through the broker: it holds and retries itself
         )
     }
 
@@ -136,6 +137,7 @@ public struct AuditSinkService: Service {
                     var lastHead: Int64 = -1
                     while !Task.isCancelled && !Task.isShuttingDownGracefully {
                         try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+                        if Task.isCancelled || Task.isShuttingDownGracefully { break }
                         do {
                             let head = try await store.head(chain: configuration.chain)
                             if head.sequence > 0 && head.sequence != lastHead {

@@ -33,7 +33,7 @@ enum AuditTestSupport {
         configuration.applicationName = "huitong-audit-tests"
         let pool = PostgresPool(configuration: configuration, logger: logger)
         do {
-            _ = try await Migrator(migrations: HubMigrations.all + AuditMigrations.all, logger: logger).migrate(on: pool)
+            _ = try await Migrator(migrations: AuditMigrations.all, logger: logger).migrate(on: pool)
             let result = try await body(pool)
             await pool.close()
             return result
