@@ -121,14 +121,26 @@ public struct AuditIntake: Sendable {
             }
         }
         if index.correlationID == nil { index.correlationID = message.properties.correlationID }
+        // PostgreSQL text cannot hold NUL; a NUL in a routing key, an AMQP property or a JSON string must not make a
+        // batch unstorable (the raw bytes stay intact in the body and in the properties' canonical JSON).
+        index.messageID = index.messageID.map(Self.text)
+        index.messageType = index.messageType.map(Self.text)
+        index.correlationID = index.correlationID.map(Self.text)
+        index.enterpriseID = index.enterpriseID.map(Self.text)
+        malformed = malformed.map(Self.text)
 
         let record = AuditRecord(
-            chain: "", sequence: 0, receivedMicros: 0, kind: .message, exchange: message.exchange,
-            routingKey: message.routingKey,
+            chain: "", sequence: 0, receivedMicros: 0, kind: .message, exchange: Self.text(message.exchange),
+            routingKey: Self.text(message.routingKey),
             properties: AuditProperties.canonicalBytes(message.properties, deliveryMode: message.deliveryMode),
             body: stored, bodySM3: bodySM3, bodySealed: sealedWhole, malformed: malformed, keyVersion: keyVersion,
             redelivered: message.redelivered, index: index)
         return PreparedRecord(record: record, fingerprint: try Self.fingerprint(message))
+    }
+
+    /// Text safe for a PostgreSQL text column: NUL becomes U+FFFD.
+    static func text(_ value: String) -> String {
+        value.utf8.contains(0) ? value.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : value
     }
 
     /// The associated data of a whole sealed body.

@@ -150,3 +150,16 @@ struct SensitiveFieldsTests {
         #expect(text == #"{"deliveryMode":2,"headers":{"price":{"$decimal":"123.45"},"raw":{"$bytes":"AQI="},"when":{"$timestamp":1700000000},"x-death":[{"count":2,"reason":"rejected"}]},"messageId":"m","type":"t"}"#)
     }
 }
+
+extension SensitiveFieldsTests {
+    @Test("a NUL in a routing key, property or JSON string cannot make a record unstorable in PostgreSQL text")
+    func nulIsReplacedInTextColumns() throws {
+        let body = Array(#"{"id":"a\u0000b","type":"x.y.z.v1"}"#.utf8)
+        let prepared = try AuditIntake(keyring: try Self.keyring(1)).prepare(
+            IncomingMessage(
+                exchange: "hub.events", routingKey: "r\u{0}k", properties: .init(messageID: "m\u{0}"), body: body))
+        #expect(prepared.record.routingKey == "r\u{FFFD}k")
+        #expect(prepared.record.index.messageID == "a\u{FFFD}b")
+        #expect(prepared.record.body == body, "the body keeps its bytes")
+    }
+}
