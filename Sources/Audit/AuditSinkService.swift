@@ -121,14 +121,20 @@ public struct AuditSinkService: Service {
                 return .intake
             }
             group.addTask {
-                var committed = 0
-                while let batch = await buffer.nextBatch(maximum: configuration.batchSize, wait: configuration.maximumBatchWait) {
-                    try await write(batch, logger: logger)
-                    committed += 1
-                    if let crash = configuration.crashAfterCommittedBatches, committed >= crash {
-                        throw SimulatedCrash()
-                    }
-                    await acknowledge(batch, logger: logger)
+                // A pipeline of two: while batch n is committed and acknowledged, batch n+1 is gathered and prepared
+                // (parsed, sealed, hashed for its fingerprint). Commits and acks stay strictly in arrival order.
+                var previous: Pending?
+                var number = 0
+                while true {
+                    let current = previous
+                    async let committed: Void = commitAndAcknowledge(current, logger: logger)
+                    let next = await buffer.nextBatch(
+                        maximum: configuration.batchSize, wait: configuration.maximumBatchWait)
+                    let prepared = try next.map { batch in try batch.map { try intake.prepare(IncomingMessage($0)) } }
+                    try await committed
+                    guard let next, let prepared else { break }
+                    number += 1
+                    previous = Pending(deliveries: next, prepared: prepared, number: number)
                 }
                 return .writer
             }
@@ -166,9 +172,23 @@ public struct AuditSinkService: Service {
         }
     }
 
-    /// Prepares and commits one batch, retrying the transaction with back-off while holding the deliveries.
-    func write(_ batch: [Delivery], logger: Logger) async throws {
-        let prepared = try batch.map { try intake.prepare(IncomingMessage($0)) }
+    /// A prepared batch waiting for its commit.
+    struct Pending: Sendable {
+        var deliveries: [Delivery]
+        var prepared: [PreparedRecord]
+        var number: Int
+    }
+
+    /// Commits a prepared batch, then acknowledges its deliveries (nothing when `pending` is nil).
+    func commitAndAcknowledge(_ pending: Pending?, logger: Logger) async throws {
+        guard let pending, !pending.deliveries.isEmpty else { return }
+        try await write(pending.prepared, deliveries: pending.deliveries.count, logger: logger)
+        if let crash = configuration.crashAfterCommittedBatches, pending.number >= crash { throw SimulatedCrash() }
+        await acknowledge(pending.deliveries, logger: logger)
+    }
+
+    /// Commits one prepared batch, retrying the transaction with back-off while holding the deliveries.
+    func write(_ prepared: [PreparedRecord], deliveries: Int, logger: Logger) async throws {
         var attempt = 0
         let started = ContinuousClock.now
         while true {
@@ -186,7 +206,7 @@ public struct AuditSinkService: Service {
                 Counter(label: "audit_write_failures_total").increment()
                 logger.warning(
                     "audit batch not stored, retrying with the deliveries held",
-                    metadata: ["audit.batch": "\(batch.count)", "audit.attempt": "\(attempt)", "error": "\(error)"])
+                    metadata: ["audit.batch": "\(deliveries)", "audit.attempt": "\(attempt)", "error": "\(error)"])
                 let delay = Duration.milliseconds(min(500 << min(attempt - 1, 6), 30_000))
                 try await Task.sleep(for: delay)
             }
