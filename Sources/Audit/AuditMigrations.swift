@@ -48,7 +48,8 @@ public enum AuditMigrations {
                     chain text PRIMARY KEY,
                     seq bigint NOT NULL DEFAULT 0,
                     hash bytea NOT NULL DEFAULT '\\x0000000000000000000000000000000000000000000000000000000000000000',
-                    received_at timestamptz NOT NULL DEFAULT '1970-01-01 00:00:00+00'
+                    received_at timestamptz NOT NULL DEFAULT '1970-01-01 00:00:00+00',
+                    dropped bigint NOT NULL DEFAULT 0  -- records removed by partition drops (for checkpoint counts)
                 );
 
                 -- First record of each distinct delivery (exchange, routing key, message_id, body): a later record
@@ -57,8 +58,10 @@ public enum AuditMigrations {
                     chain text NOT NULL,
                     fingerprint bytea NOT NULL,
                     seq bigint NOT NULL,
+                    created_at timestamptz NOT NULL DEFAULT now(),
                     PRIMARY KEY (chain, fingerprint)
                 );
+                CREATE INDEX fingerprints_age ON audit.fingerprints (chain, created_at);
 
                 -- SM2-signed statements of a chain's head.
                 CREATE TABLE audit.checkpoints (

@@ -118,6 +118,8 @@ public enum AuditRetention {
                 let appended = try await store.append([record], chain: chain, in: transaction)
                 try await transaction.execute(
                     "DELETE FROM audit.fingerprints WHERE chain = \(chain) AND seq BETWEEN \(first) AND \(last)")
+                try await transaction.execute(
+                    "UPDATE audit.chain_heads SET dropped = dropped + \(count) WHERE chain = \(chain)")
                 results.append(
                     AuditDropResult(
                         chain: chain, firstSequence: first, lastSequence: last, count: count,

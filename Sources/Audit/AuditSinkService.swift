@@ -28,6 +28,9 @@ public struct AuditSinkService: Service {
         public var checkpointInterval: Duration?
         /// Partitions created ahead of the current month (default 3).
         public var partitionsAhead: Int
+        /// How long a fingerprint is kept to mark redelivered copies (default 7 days; redeliveries come within
+        /// minutes, so older fingerprints only cost space).
+        public var fingerprintRetention: Duration = .seconds(7 * 86_400)
         /// Test hook: stop (as if crashed) right after committing this many batches, without acknowledging.
         var crashAfterCommittedBatches: Int?
         /// How long stopping waits for held deliveries to be settled (default 10 s).
@@ -138,25 +141,30 @@ public struct AuditSinkService: Service {
                 }
                 return .writer
             }
-            if let interval = configuration.checkpointInterval, let signer {
-                group.addTask {
-                    var lastHead: Int64 = -1
-                    while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-                        if Task.isCancelled || Task.isShuttingDownGracefully { break }
-                        do {
-                            let head = try await store.head(chain: configuration.chain)
-                            if head.sequence > 0 && head.sequence != lastHead {
-                                _ = try await AuditCheckpoints.create(store: store, chain: configuration.chain, signer: signer)
-                                lastHead = head.sequence
-                                Counter(label: "audit_checkpoints_total").increment()
-                            }
-                        } catch {
-                            logger.warning("audit checkpoint failed", metadata: ["error": "\(error)"])
+            let signer = self.signer
+            group.addTask {
+                // Maintenance: signed checkpoints, partitions ahead, pruning of old fingerprints.
+                var lastHead: Int64 = -1
+                let interval = configuration.checkpointInterval ?? .seconds(300)
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+                    if Task.isCancelled || Task.isShuttingDownGracefully { break }
+                    do {
+                        let head = try await store.head(chain: configuration.chain)
+                        if let signer, configuration.checkpointInterval != nil, head.sequence > 0,
+                            head.sequence != lastHead
+                        {
+                            _ = try await AuditCheckpoints.create(store: store, chain: configuration.chain, signer: signer)
+                            lastHead = head.sequence
+                            Counter(label: "audit_checkpoints_total").increment()
                         }
+                        try await store.ensurePartitions(monthsAhead: configuration.partitionsAhead)
+                        try await store.pruneFingerprints(chain: configuration.chain, olderThan: configuration.fingerprintRetention)
+                    } catch {
+                        logger.warning("audit maintenance failed", metadata: ["error": "\(error)"])
                     }
-                    return .checkpoints
                 }
+                return .checkpoints
             }
             do {
                 // The writer ends after the intake ended and every batch in hand was committed and acknowledged.

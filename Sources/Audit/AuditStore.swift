@@ -165,6 +165,30 @@ public final class AuditStore: Sendable {
         return records
     }
 
+    /// Deletes fingerprints older than `age` (in chunks), so the redelivery index does not grow for ten years.
+    /// - Parameters:
+    ///   - chain: The chain.
+    ///   - age: The age.
+    /// - Returns: How many were deleted.
+    /// - Throws: `PostgresError`.
+    @discardableResult
+    public func pruneFingerprints(chain: String, olderThan age: Duration) async throws -> Int {
+        let cutoff = AuditTime.postgres(micros: AuditTime.micros(clock()) - age.components.seconds * 1_000_000)
+        var total = 0
+        while true {
+            let deleted = try await pool.withConnection { connection in
+                try await connection.execute(
+                    """
+                    DELETE FROM audit.fingerprints WHERE ctid IN (
+                        SELECT ctid FROM audit.fingerprints
+                        WHERE chain = \(chain) AND created_at < \(cutoff)::timestamptz LIMIT 10000)
+                    """)
+            }
+            total += deleted
+            if deleted < 10_000 { return total }
+        }
+    }
+
     /// Creates the partition of the UTC month containing `date` if it is missing.
     /// - Parameter date: A time in the month.
     /// - Throws: `PostgresError`.

@@ -30,6 +30,13 @@ struct AuditStoreIntegrationTests {
             let report = try await Self.verify(pool, chain)
             #expect(report.isIntact, "\(report.lines)")
             #expect(report.checked == 100)
+            // The four writers appended the same 25 messages: 25 originals, 75 marked as repeats of them.
+            let repeats = try await pool.query(
+                "SELECT count(*)::bigint AS n FROM audit.records WHERE chain = \(chain) AND repeat_of IS NOT NULL"
+            ).rows[0].decode(Int64.self, column: "n")
+            #expect(repeats == 75)
+            // Fingerprints only serve to mark redeliveries; old ones are pruned.
+            #expect(try await store.pruneFingerprints(chain: chain, olderThan: .zero) == 25)
         }
     }
 
@@ -247,6 +254,10 @@ struct AuditStoreIntegrationTests {
             let report = try await Self.verify(pool, chain)
             #expect(report.isIntact, "\(report.lines)")
             #expect(report.firstSequence == 7)
+            // A checkpoint counts what is left: 4 records and the retention record, without scanning.
+            let checkpoint = try await AuditCheckpoints.create(store: store, chain: chain, signer: try AuditSigner(key: try SM2.PrivateKey()))
+            #expect(checkpoint?.headSequence == 11)
+            #expect(checkpoint?.recordCount == 5)
             // Deleting a record of the kept range is still caught after the drop.
             try await pool.query("DELETE FROM audit.records WHERE chain = \(chain) AND seq = 8")
             #expect(try await Self.verify(pool, chain).breaks.first?.kind == .deleted)
