@@ -41,6 +41,46 @@ public struct AuditQuery: Sendable, Hashable {
         self.includeRepeats = includeRepeats
     }
 
+    /// A query from HTTP query parameters (the gateway's `GET /v1/audit`): `correlationId`, `enterpriseId`, `type`,
+    /// `from` and `to` (RFC 3339 with an offset), `cursor`, `limit` (1–1000, default 100), `includeRepeats`
+    /// (`true`/`false`). Unknown parameters are refused, so a misspelt filter never widens a query silently.
+    /// - Parameters:
+    ///   - parameters: The parameters (one value each).
+    ///   - chain: The chain (from configuration, never from the caller).
+    /// - Throws: ``AuditError`` `invalidQuery` naming the parameter and what is wrong with it.
+    public init(parameters: [String: String], chain: String = "main") throws {
+        let known: Set<String> = ["correlationId", "enterpriseId", "type", "from", "to", "cursor", "limit", "includeRepeats"]
+        if let unknown = parameters.keys.sorted().first(where: { !known.contains($0) }) {
+            throw AuditError(.invalidQuery, "unknown query parameter '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
+        }
+        func date(_ name: String) throws -> Date? {
+            guard let text = parameters[name] else { return nil }
+            do { return try Timestamp(rfc3339: text).date } catch {
+                throw AuditError(.invalidQuery, "\(name) must be an RFC 3339 time with an offset, e.g. 2026-11-22T09:30:00+08:00")
+            }
+        }
+        var limit = 100
+        if let text = parameters["limit"] {
+            guard let value = Int(text), (1...1000).contains(value) else {
+                throw AuditError(.invalidQuery, "limit must be a whole number from 1 to 1000")
+            }
+            limit = value
+        }
+        var includeRepeats = false
+        if let text = parameters["includeRepeats"] {
+            guard let value = Bool(text) else { throw AuditError(.invalidQuery, "includeRepeats must be true or false") }
+            includeRepeats = value
+        }
+        if let cursor = parameters["cursor"] { _ = try AuditReader.decodeCursor(cursor) }
+        let from = try date("from")
+        let to = try date("to")
+        if let from, let to, from >= to { throw AuditError(.invalidQuery, "from must be before to") }
+        self.init(
+            chain: chain, correlationID: parameters["correlationId"], enterpriseID: parameters["enterpriseId"],
+            messageType: parameters["type"], from: from, to: to, cursor: parameters["cursor"], limit: limit,
+            includeRepeats: includeRepeats)
+    }
+
     /// The criteria as JSON (recorded in the access record).
     var criteria: JSONValue {
         var object = JSONObject()

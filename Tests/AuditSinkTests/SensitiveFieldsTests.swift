@@ -163,3 +163,36 @@ extension SensitiveFieldsTests {
         #expect(prepared.record.body == body, "the body keeps its bytes")
     }
 }
+
+/// The gateway's query parameters (GET /v1/audit), without servers.
+@Suite("Audit query parameters")
+struct AuditQueryParameterTests {
+    @Test("parameters map to the query; times need an offset; the chain never comes from the caller")
+    func parameters() throws {
+        let query = try AuditQuery(
+            parameters: ["correlationId": "c-1", "from": "2026-11-22T09:30:00+08:00", "limit": "50", "includeRepeats": "true"],
+            chain: "main")
+        #expect(query.correlationID == "c-1")
+        #expect(query.from == Date(timeIntervalSince1970: 1_795_311_000))  // 01:30 UTC
+        #expect(query.limit == 50 && query.includeRepeats && query.chain == "main")
+    }
+
+    @Test("bad parameters are refused with the parameter's name")
+    func refused() {
+        for (parameters, word) in [
+            (["limit": "0"], "limit"), (["limit": "x"], "limit"), (["from": "2026-11-22T09:30:00"], "from"),
+            (["correlationID": "c"], "correlationID"), (["cursor": "42"], "cursor"), (["includeRepeats": "yes"], "includeRepeats"),
+            (["from": "2026-11-22T10:00:00Z", "to": "2026-11-22T09:00:00Z"], "from"),
+        ] {
+            do {
+                _ = try AuditQuery(parameters: parameters)
+                Issue.record("\(parameters) was accepted")
+            } catch let error as AuditError {
+                #expect(error.code == .invalidQuery)
+                #expect(error.message.contains(word), "\(error.message)")
+            } catch {
+                Issue.record("unexpected \(error)")
+            }
+        }
+    }
+}
