@@ -1,4 +1,5 @@
 import Foundation
+import HubAMQP
 import HubCore
 import HubStore
 import Testing
@@ -69,6 +70,55 @@ struct AuditCLITests {
             #expect(drop.status == 1)
             #expect(drop.stderr.split(separator: "\n").count == 1)
             #expect(drop.stderr.contains("--confirm"))
+        }
+    }
+}
+
+extension AuditCLITests {
+    @Test("serve --roles audit: the role reads its keys, stores what is published, and stops cleanly on SIGTERM")
+    func serveAuditRole() async throws {
+        try await AuditTestSupport.withPool { pool in
+            let chain = AuditTestSupport.unique("role")
+            let queue = "tap.audit.test-\(UUID().uuidString.prefix(8).lowercased())"
+            let process = Process()
+            process.executableURL = Self.root.appending(path: ".build/debug/huitong")
+            process.arguments = ["serve", "--roles", "audit", "--http-port", "0", "--shutdown-timeout", "10"]
+            process.environment = [
+                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+                "HUITONG_AMQP_URL": AuditTestSupport.amqpURL, "HUITONG_DATABASE_URL": AuditTestSupport.databaseURL,
+                "HUITONG_AUDIT_CHAIN": chain, "HUITONG_AUDIT_QUEUE": queue, "HUITONG_AUDIT_BATCH_SIZE": "16",
+                "HUITONG_AUDIT_KEY_DIR": FileManager.default.temporaryDirectory.appending(path: "audit-cli-keys").path,
+            ]
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            defer { if process.isRunning { process.terminate() } }
+            // Wait for the sink's queue, then publish to it through hub.events.
+            try await AuditTestSupport.eventually("the role's queue") {
+                guard let connection = try? await AMQPConnection.connect(
+                    configuration: try AuditTestSupport.amqp("audit-role-probe"), logger: AuditTestSupport.logger)
+                else { return false }
+                let exists = (try? await connection.queueStatus(queue)) != nil
+                await connection.close()
+                return exists
+            }
+            let id = "\(chain)-1"
+            try await AuditTestSupport.publish([
+                AMQPMessage(
+                    exchange: "hub.events", routingKey: "test.audit.role", body: Array("{\"role\":true}".utf8),
+                    properties: .init(messageID: id))
+            ])
+            try await AuditTestSupport.eventually("the record") {
+                try await !AuditTestSupport.records(pool, chain: chain, messageIDs: [id]).isEmpty
+            }
+            kill(process.processIdentifier, SIGTERM)
+            let deadline = ContinuousClock.now + .seconds(30)
+            while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(!process.isRunning, "serve did not stop within 30 s of SIGTERM")
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            await AuditTestSupport.deleteQueues(AuditSinkService.consumer(queue: queue))
         }
     }
 }
