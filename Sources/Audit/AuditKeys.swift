@@ -14,10 +14,13 @@ public enum AuditKeys {
     /// - Parameters:
     ///   - path: The configured PEM file, or nil.
     ///   - directory: The development key directory.
+    ///   - generate: Generate the development key when missing (the sink); readers and verifiers pass false.
     ///   - logger: Where the warning goes.
     /// - Returns: The key.
     /// - Throws: ``AuditError`` `keyUnavailable` when a file cannot be read or is not an SM2 key.
-    public static func signingKey(path: String?, directory: String, logger: Logger) throws -> SM2.PrivateKey {
+    public static func signingKey(path: String?, directory: String, generate: Bool = true, logger: Logger) throws
+        -> SM2.PrivateKey
+    {
         if let path {
             let text = try read(path, what: "the audit signing key")
             do { return try SM2.PrivateKey(pemRepresentation: text) } catch {
@@ -25,6 +28,9 @@ public enum AuditKeys {
             }
         }
         let file = (directory as NSString).appendingPathComponent("checkpoint-sm2.pem")
+        if !generate && !FileManager.default.fileExists(atPath: file) {
+            throw AuditError(.keyUnavailable, "no audit signing key is configured and \(file) does not exist")
+        }
         let text = try createOnce(file, logger: logger, what: "SM2 checkpoint signing key") {
             do { return try SM2.PrivateKey().pemRepresentation } catch {
                 throw AuditError(.crypto, "generating an SM2 key failed", underlying: error)
@@ -42,17 +48,22 @@ public enum AuditKeys {
     ///   - version: Its version.
     ///   - previous: Older keys, `version:hex` separated by commas, or nil.
     ///   - directory: The development key directory.
+    ///   - generate: Generate the development key when missing (the sink); readers pass false.
     ///   - logger: Where the warning goes.
     /// - Returns: The keyring.
     /// - Throws: ``AuditError`` `invalidConfiguration` / `keyUnavailable`.
     public static func keyring(
-        masterKeyHex: String?, version: UInt32, previous: String?, directory: String, logger: Logger
+        masterKeyHex: String?, version: UInt32, previous: String?, directory: String, generate: Bool = true,
+        logger: Logger
     ) throws -> SM4.Keyring {
         let currentHex: String
         if let masterKeyHex {
             currentHex = masterKeyHex
         } else {
             let file = (directory as NSString).appendingPathComponent("master-key.hex")
+            if !generate && !FileManager.default.fileExists(atPath: file) {
+                throw AuditError(.keyUnavailable, "no audit master key is configured and \(file) does not exist")
+            }
             currentHex = try createOnce(file, logger: logger, what: "SM4 master key") {
                 let key = try SymmetricKey(randomByteCount: 32)
                 return key.withUnsafeBytes { AuditStore.hex(Array($0)) }

@@ -52,14 +52,17 @@ public struct AuditSinkService: Service {
     }
 
     /// The tap's queue: bound to `#` on the commands, events and dead-letter exchanges.
-    /// - Parameter queue: The queue's name (default `tap.audit`; tests use their own).
+    /// - Parameters:
+    ///   - queue: The queue's name (default `tap.audit`; tests use their own).
+    ///   - pattern: The binding pattern on each exchange (default `#`: everything; tests narrow it so that their
+    ///     short-lived queues never take other suites' traffic).
     /// - Returns: The consumer description.
-    public static func consumer(queue: String = "tap.audit") -> Topology.Consumer {
+    public static func consumer(queue: String = "tap.audit", pattern: String = "#") -> Topology.Consumer {
         Topology.Consumer(
             queue: queue,
             bindings: [
-                (Topology.ExchangeName.commands, "#"), (Topology.ExchangeName.events, "#"),
-                (Topology.ExchangeName.dead, "#"),
+                (Topology.ExchangeName.commands, pattern), (Topology.ExchangeName.events, pattern),
+                (Topology.ExchangeName.dead, pattern),
             ],
             deliveryLimit: 50,
             retryDelaysMilliseconds: []  // the sink never retries through the broker: it holds and retries itself

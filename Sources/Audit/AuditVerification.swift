@@ -16,6 +16,8 @@ public struct AuditVerificationReport: Sendable, Hashable, Codable {
     public var checkpointsChecked: Int
     /// The first break found, if any (chain breaks first, then checkpoint findings).
     public var breaks: [ChainBreak]
+    /// Whether stored checkpoints' signatures were checked (a trusted key was configured).
+    public var signaturesChecked = false
 
     /// Whether nothing is broken.
     public var isIntact: Bool { breaks.isEmpty }
@@ -27,6 +29,9 @@ public struct AuditVerificationReport: Sendable, Hashable, Codable {
                 + (firstSequence.map { " (sequence \($0) to \(lastSequence ?? $0))" } ?? "")
                 + ", \(checkpointsChecked) checkpoint(s) checked"
         ]
+        if !signaturesChecked && checkpointsChecked > 0 {
+            lines.append("note: no trusted audit key configured: stored checkpoint signatures were not checked")
+        }
         if breaks.isEmpty { lines.append("OK: the chain is intact") }
         for item in breaks { lines.append("BROKEN: \(item)") }
         return lines
@@ -88,6 +93,7 @@ public struct AuditVerifier: Sendable {
             lookup: { hash in try await lookupStore.sequence(ofHash: hash, chain: chain) })
         var report = AuditVerificationReport(
             chain: chain, checked: 0, firstSequence: nil, lastSequence: nil, checkpointsChecked: 0, breaks: [])
+        report.signaturesChecked = trustedKey != nil
         var next = startSequence
         pages: while next <= upper {
             let page = try await store.records(chain: chain, from: next, to: upper, limit: pageSize)

@@ -12,6 +12,7 @@ public import Logging
 /// |---|---|---|
 /// | `chain` | `main` | the chain appended to and read |
 /// | `queue` | `tap.audit` | the tap queue |
+/// | `binding-pattern` | `#` | the tap's binding on each exchange (leave `#`; tests narrow it) |
 /// | `batch-size` | 256 | most deliveries per transaction (1–10000) |
 /// | `batch-wait-ms` | 20 | how long a batch waits for more after its first delivery (0–10000) |
 /// | `checkpoint-interval` | 300 | seconds between signed checkpoints; 0 disables |
@@ -19,6 +20,7 @@ public import Logging
 /// | `retention-years` | 10 | R-AML-10 (1–100) |
 /// | `signing-key` | — | PEM file of the SM2 checkpoint key (dev: generated in `key-dir`) |
 /// | `signer-id` | `huitong-audit` | SM2 signer ID |
+/// | `public-key` | — | PEM public key trusted by `audit verify` (default: the signing key's) |
 /// | `master-key` | — (secret) | SM4 master key, 32 or 64 hex digits (dev: generated in `key-dir`) |
 /// | `master-key-version` | 1 | the master key's version |
 /// | `previous-master-keys` | — (secret) | older keys still opening records: `VERSION:HEX,…` |
@@ -30,6 +32,8 @@ public struct AuditSettings: Sendable {
     public var chain = "main"
     /// The tap queue.
     public var queue = "tap.audit"
+    /// The binding pattern on the three exchanges (`#`; only tests narrow it).
+    public var bindingPattern = "#"
     /// Deliveries per transaction.
     public var batchSize = 256
     /// Batch wait.
@@ -44,6 +48,8 @@ public struct AuditSettings: Sendable {
     public var signingKeyPath: String?
     /// SM2 signer ID.
     public var signerID = "huitong-audit"
+    /// A PEM public key that verifies checkpoints (auditors who hold no private key).
+    public var publicKeyPath: String?
     /// SM4 master key (hex).
     public var masterKeyHex: String?
     /// Its version.
@@ -77,6 +83,7 @@ public struct AuditSettings: Sendable {
         }
         if let text = value("chain") { chain = text }
         if let text = value("queue") { queue = text }
+        if let text = value("binding-pattern") { bindingPattern = text }
         batchSize = try integer("batch-size", 1...10_000) ?? batchSize
         if let ms = try integer("batch-wait-ms", 0...10_000) { batchWait = .milliseconds(ms) }
         if let seconds = try integer("checkpoint-interval", 0...86_400) {
@@ -85,6 +92,7 @@ public struct AuditSettings: Sendable {
         partitionsAhead = try integer("partitions-ahead", 0...24) ?? partitionsAhead
         retentionYears = try integer("retention-years", 1...100) ?? retentionYears
         signingKeyPath = value("signing-key")
+        publicKeyPath = value("public-key")
         if let text = value("signer-id") { signerID = text }
         masterKeyHex = value("master-key", secret: true)
         if let version = try integer("master-key-version", 0...Int(Int32.max)) { masterKeyVersion = UInt32(version) }
@@ -104,26 +112,48 @@ public struct AuditSettings: Sendable {
     }
 
     /// The SM4 keyring.
-    /// - Parameter logger: Where the development-key warning goes.
+    /// - Parameters:
+    ///   - generate: Generate a development key when none exists (the sink only; readers must not invent a key).
+    ///   - logger: Where the development-key warning goes.
     /// - Returns: The keyring.
     /// - Throws: ``HubAppError`` naming the master-key keys.
-    public func keyring(logger: Logger) throws -> SM4.Keyring {
+    public func keyring(generate: Bool = true, logger: Logger) throws -> SM4.Keyring {
         do {
             return try AuditKeys.keyring(
                 masterKeyHex: masterKeyHex, version: masterKeyVersion, previous: previousMasterKeys,
-                directory: keyDirectory, logger: logger)
+                directory: keyDirectory, generate: generate, logger: logger)
         } catch {
             throw HubAppError.invalidConfiguration(key: "huitong.audit.master-key", "is not usable: \(error)")
         }
     }
 
+    /// The key `audit verify` trusts: `public-key`, else the signing key's public half, else none (checkpoint
+    /// signatures are then not checked, and the report says so).
+    /// - Parameter logger: The logger.
+    /// - Returns: The key, or nil.
+    /// - Throws: ``HubAppError`` when `public-key` is set but unreadable.
+    public func trustedPublicKey(logger: Logger) throws -> SM2.PublicKey? {
+        if let publicKeyPath {
+            guard let text = try? String(contentsOfFile: publicKeyPath, encoding: .utf8),
+                let key = try? SM2.PublicKey(pemRepresentation: text)
+            else {
+                throw HubAppError.invalidConfiguration(key: "huitong.audit.public-key", "is not a readable SM2 public key (PEM)")
+            }
+            return key
+        }
+        return try? signer(generate: false, logger: logger).key.publicKey
+    }
+
     /// The checkpoint signer.
-    /// - Parameter logger: Where the development-key warning goes.
+    /// - Parameters:
+    ///   - generate: Generate a development key when none exists (the sink only).
+    ///   - logger: Where the development-key warning goes.
     /// - Returns: The signer.
     /// - Throws: ``HubAppError`` naming the signing-key key.
-    public func signer(logger: Logger) throws -> AuditSigner {
+    public func signer(generate: Bool = true, logger: Logger) throws -> AuditSigner {
         do {
-            let key = try AuditKeys.signingKey(path: signingKeyPath, directory: keyDirectory, logger: logger)
+            let key = try AuditKeys.signingKey(
+                path: signingKeyPath, directory: keyDirectory, generate: generate, logger: logger)
             return try AuditSigner(key: key, signerID: try SM2.SignerID(signerID))
         } catch {
             throw HubAppError.invalidConfiguration(key: "huitong.audit.signing-key", "is not usable: \(error)")
@@ -176,7 +206,7 @@ public enum HubAudit {
                 }
                 return try AuditCheckpoints.read(data)
             }
-            let trusted = try? settings.signer(logger: logger).key.publicKey
+            let trusted = try settings.trustedPublicKey(logger: logger)
             let report = try await AuditVerifier(store: store, trustedKey: trusted).verify(
                 chain: settings.chain, from: from, to: to, checkpointFile: file)
             if json {
@@ -192,7 +222,7 @@ public enum HubAudit {
     public static func createCheckpoint(configuration: HubConfiguration, logger: Logger) async throws -> [String] {
         try await withStore(configuration, logger: logger) { store, settings in
             guard let checkpoint = try await AuditCheckpoints.create(
-                store: store, chain: settings.chain, signer: try settings.signer(logger: logger))
+                store: store, chain: settings.chain, signer: try settings.signer(generate: false, logger: logger))
             else { return ["the chain \(settings.chain) is empty: no checkpoint"] }
             return ["checkpoint: chain \(checkpoint.chain), head \(checkpoint.headSequence) \(checkpoint.headHash), "
                 + "\(checkpoint.recordCount) record(s), \(checkpoint.time)"]
@@ -203,7 +233,7 @@ public enum HubAudit {
     public static func exportCheckpoints(configuration: HubConfiguration, logger: Logger) async throws -> Data {
         try await withStore(configuration, logger: logger) { store, settings in
             try await AuditCheckpoints.export(
-                pool: store.pool, chain: settings.chain, publicKey: try settings.signer(logger: logger).key.publicKey)
+                pool: store.pool, chain: settings.chain, publicKey: try settings.signer(generate: false, logger: logger).key.publicKey)
         }
     }
 
@@ -267,7 +297,7 @@ public enum HubAudit {
     ) async throws -> [String] {
         let reader = AuditReader.Reader(name: readerName, canUnmask: unmask)
         return try await withStore(configuration, logger: logger) { store, settings in
-            let keyring = try? settings.keyring(logger: logger)
+            let keyring = try? settings.keyring(generate: false, logger: logger)
             if reader.canUnmask && keyring == nil {
                 throw HubAppError(.invalidConfiguration, "--unmask needs the audit master key", fix: "set HUITONG_AUDIT_MASTER_KEY")
             }
@@ -288,7 +318,7 @@ public enum HubAudit {
     ) async throws -> Int {
         let reader = AuditReader.Reader(name: readerName, canUnmask: unmask)
         return try await withStore(configuration, logger: logger) { store, settings in
-            let keyring = try? settings.keyring(logger: logger)
+            let keyring = try? settings.keyring(generate: false, logger: logger)
             var query = try filters.query(chain: settings.chain)
             query.limit = 1000
             return try await AuditReader(store: store, keyring: keyring).export(query, as: reader, progress: progress) {

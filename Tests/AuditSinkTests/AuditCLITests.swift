@@ -87,11 +87,14 @@ extension AuditCLITests {
                 "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
                 "HUITONG_AMQP_URL": AuditTestSupport.amqpURL, "HUITONG_DATABASE_URL": AuditTestSupport.databaseURL,
                 "HUITONG_AUDIT_CHAIN": chain, "HUITONG_AUDIT_QUEUE": queue, "HUITONG_AUDIT_BATCH_SIZE": "16",
+                "HUITONG_AUDIT_BINDING_PATTERN": AuditTestSupport.testPattern,
                 "HUITONG_AUDIT_KEY_DIR": FileManager.default.temporaryDirectory.appending(path: "audit-cli-keys").path,
             ]
             let out = Pipe()
             process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
+            let errors = FileManager.default.temporaryDirectory.appending(path: "\(chain).stderr")
+            _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: errors)
             try process.run()
             defer { if process.isRunning { process.terminate() } }
             // Wait for the sink's queue, then publish to it through hub.events.
@@ -103,14 +106,23 @@ extension AuditCLITests {
                 await connection.close()
                 return exists
             }
-            let id = "\(chain)-1"
-            try await AuditTestSupport.publish([
-                AMQPMessage(
-                    exchange: "hub.events", routingKey: "test.audit.role", body: Array("{\"role\":true}".utf8),
-                    properties: .init(messageID: id))
-            ])
-            try await AuditTestSupport.eventually("the record") {
-                try await !AuditTestSupport.records(pool, chain: chain, messageIDs: [id]).isEmpty
+            // The queue may exist a moment before its bindings: publish until one message has been stored.
+            var ids: [String] = []
+            do {
+                try await AuditTestSupport.eventually("the record") {
+                    let id = "\(chain)-\(ids.count)"
+                    ids.append(id)
+                    try await AuditTestSupport.publish([
+                        AMQPMessage(
+                            exchange: "hub.events", routingKey: "test.audit.role", body: Array("{\"role\":true}".utf8),
+                            properties: .init(messageID: id))
+                    ])
+                    try await Task.sleep(for: .milliseconds(300))
+                    return try await !AuditTestSupport.records(pool, chain: chain, messageIDs: ids).isEmpty
+                }
+            } catch {
+                Issue.record("serve's stderr: \((try? String(contentsOf: errors, encoding: .utf8)) ?? "-")")
+                throw error
             }
             kill(process.processIdentifier, SIGTERM)
             let deadline = ContinuousClock.now + .seconds(30)
@@ -118,7 +130,7 @@ extension AuditCLITests {
             #expect(!process.isRunning, "serve did not stop within 30 s of SIGTERM")
             process.waitUntilExit()
             #expect(process.terminationStatus == 0)
-            await AuditTestSupport.deleteQueues(AuditSinkService.consumer(queue: queue))
+            await AuditTestSupport.deleteQueues(AuditSinkService.consumer(queue: queue, pattern: AuditTestSupport.testPattern))
         }
     }
 }

@@ -124,7 +124,8 @@ struct AuditSinkIntegrationTests {
             // Queries hide the broker's copies unless asked.
             let page = try await AuditReader(pool: pool, keyring: nil).query(
                 AuditQuery(chain: chain, messageType: nil, limit: 1000), as: .init(name: "test"))
-            #expect(page.records.filter { $0.record.kind == .message }.count == 20)
+            let mine = Set(ids)
+            #expect(page.records.filter { mine.contains($0.record.index.messageID ?? "") }.count == 20)
         }
     }
 
@@ -142,7 +143,7 @@ struct AuditSinkIntegrationTests {
                     exchange: "hub.events", routingKey: "test.audit.rate")
             }
             // Publish into the queue first, then measure only the sink draining it.
-            let consumer = AuditSinkService.consumer(queue: queue)
+            let consumer = AuditSinkService.consumer(queue: queue, pattern: AuditTestSupport.testPattern)
             let connection = try await AMQPConnection.connect(configuration: try AuditTestSupport.amqp("rate-admin"), logger: AuditTestSupport.logger)
             try await connection.declare(Topology.hub(consumers: [consumer]))
             await connection.close()

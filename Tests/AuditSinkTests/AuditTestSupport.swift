@@ -24,6 +24,10 @@ enum AuditTestSupport {
         return logger
     }()
 
+    /// Test queues bind only `test.audit.#`: a short-lived queue bound `#` would take every other suite's traffic,
+    /// and deleting it while they publish makes the broker nack their messages.
+    static let testPattern = "test.audit.#"
+
     static func unique(_ label: String) -> String { "\(label)-\(UUID().uuidString.prefix(8).lowercased())" }
 
     /// A migrated pool; closed after the body.
@@ -89,7 +93,7 @@ enum AuditTestSupport {
         _ body: @Sendable () async throws -> T
     ) async throws -> T {
         var configuration = AuditSinkService.Configuration(
-            consumer: AuditSinkService.consumer(queue: queue), chain: chain, batchSize: batchSize,
+            consumer: AuditSinkService.consumer(queue: queue, pattern: testPattern), chain: chain, batchSize: batchSize,
             maximumBatchWait: .milliseconds(20), checkpointInterval: nil, partitionsAhead: 1)
         configuration.crashAfterCommittedBatches = crashAfter
         configuration.drainTimeout = .milliseconds(200)
@@ -130,7 +134,14 @@ enum AuditTestSupport {
     static func publish(_ messages: [AMQPMessage]) async throws {
         try await AMQPPublisher.withPublisher(configuration: try amqp("audit-test-publisher"), logger: logger) {
             publisher in
-            for result in try await publisher.publish(batch: messages) { try result.get() }
+            // A nack (e.g. a queue deleted while the message was routed to it) means: republish.
+            var pending = messages
+            for attempt in 1...5 where !pending.isEmpty {
+                let results = try await publisher.publish(batch: pending)
+                let failed = zip(pending, results).filter { if case .failure = $0.1 { true } else { false } }
+                if attempt == 5, let first = failed.first { try first.1.get() }
+                pending = failed.map(\.0)
+            }
         }
     }
 

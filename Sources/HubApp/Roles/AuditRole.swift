@@ -18,7 +18,7 @@ extension HubRole {
                 sensitiveFields: settings.sensitiveFields, keyring: try settings.keyring(logger: context.logger),
                 sealMalformedBodies: settings.sealMalformed)
             let configuration = AuditSinkService.Configuration(
-                consumer: AuditSinkService.consumer(queue: settings.queue), chain: settings.chain,
+                consumer: AuditSinkService.consumer(queue: settings.queue, pattern: settings.bindingPattern), chain: settings.chain,
                 batchSize: settings.batchSize, maximumBatchWait: settings.batchWait,
                 checkpointInterval: settings.checkpointInterval, partitionsAhead: settings.partitionsAhead)
             let sink = AuditSinkService(
