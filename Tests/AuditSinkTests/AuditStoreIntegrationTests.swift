@@ -264,3 +264,22 @@ struct AuditStoreIntegrationTests {
         }
     }
 }
+
+extension AuditStoreIntegrationTests {
+    @Test("verify --from N checks the link into N against record N-1")
+    func verifyFrom() async throws {
+        try await AuditTestSupport.withPool { pool in
+            let chain = AuditTestSupport.unique("from")
+            try await AuditTestSupport.appendRecords(AuditStore(pool: pool), chain: chain, count: 10)
+            let verifier = AuditVerifier(store: AuditStore(pool: pool), trustedKey: nil)
+            let partial = try await verifier.verify(chain: chain, from: 5, to: 8)
+            #expect(partial.isIntact && partial.checked == 4 && partial.firstSequence == 5 && partial.lastSequence == 8)
+            // Record 4 replaced (its hash changed): record 5 links to a record that is no longer there.
+            try await pool.query(
+                "UPDATE audit.records SET hash = '\\x00'::bytea WHERE chain = \(chain) AND seq = 4")
+            let broken = try await verifier.verify(chain: chain, from: 5)
+            #expect(broken.breaks.first?.sequence == 5)
+            #expect(broken.breaks.first?.kind == .deleted, "\(broken.lines)")
+        }
+    }
+}

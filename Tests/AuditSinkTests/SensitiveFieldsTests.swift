@@ -196,3 +196,31 @@ struct AuditQueryParameterTests {
         }
     }
 }
+
+/// Development keys (R-SEC: production keys come from configuration).
+@Suite("Audit development keys")
+struct AuditKeysTests {
+    @Test("processes starting together agree on one generated key; a reader never generates one")
+    func generatedOnce() async throws {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "audit-keys-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let logger = AuditTestSupport.logger
+        #expect(throws: AuditError.self) {
+            try AuditKeys.keyring(masterKeyHex: nil, version: 1, previous: nil, directory: directory, generate: false, logger: logger)
+        }
+        let keys = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    try AuditKeys.createOnce("\(directory)/master-key.hex", logger: logger, what: "test key") {
+                        UUID().uuidString
+                    }
+                }
+            }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(keys.count == 1)
+        let attributes = try FileManager.default.attributesOfItem(atPath: "\(directory)/master-key.hex")
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["master-key.hex"], "no temporary files left")
+    }
+}
