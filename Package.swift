@@ -141,6 +141,18 @@ let package = Package(
             path: "Sources/Compliance"
         ),
 
+        // MARK: Taps: the audit sink (SM3-chained audit.records); never imports a domain
+        .target(
+            name: "AuditSink",
+            dependencies: [
+                "HubCore", "HubAMQP", "HubStore", "HubCrypto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Audit"
+        ),
+
         // MARK: Composition root
         .target(
             name: "HubApp",
@@ -157,6 +169,7 @@ let package = Package(
                 "ECNYAdapter",
                 "AdapterSimulation",
                 "ComplianceChecker",
+                "AuditSink",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -214,6 +227,8 @@ let package = Package(
                 .product(name: "Configuration", package: "swift-configuration"),
             ],
             resources: [.copy("Fixtures")]
+            name: "AuditSinkTests",
+                "AuditSink", "HubCore", "HubAMQP", "HubStore", "HubCrypto",
         ),
     ]
 )

@@ -1,5 +1,6 @@
 import ECNYAdapter
 import ComplianceChecker
+import AuditSink
 import HubRuntime
 import PaymentsService
 import InterbankAdapter
@@ -14,6 +15,7 @@ public enum HubMigrate {
         + PaymentsMigrations.all
         + InterbankMigrations.all + ECNYMigrations.all
         + ComplianceMigrations.all
+        + AuditMigrations.all
 
     /// Runs the migrations (or only reports their status).
     /// - Parameters:

@@ -55,7 +55,7 @@ public struct HubRole: Sendable {
         sample,
         HubRole(name: "gateway", consumers: [], isBuilt: false),
         payments,
-        HubRole(name: "audit", consumers: [], isBuilt: false),
+        audit,
         compliance,
         interbankAdapter,
         ecnyAdapter,
