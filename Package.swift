@@ -92,6 +92,18 @@ let package = Package(
             path: "Sources/Domains/Sample"
         ),
 
+        // MARK: Edge: the partner gateway (HTTP + direct AMQP partners); never imports a domain
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "HubCore", "HubContracts", "HubAMQP", "HubStore", "HubCrypto", "HubRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // MARK: Composition root
         .target(
             name: "HubApp",
@@ -103,12 +115,14 @@ let package = Package(
                 "HubCrypto",
                 "HubRuntime",
                 "SampleService",
+                "Gateway",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
@@ -141,6 +155,16 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CLITests", dependencies: ["HubCore"]),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "HubCore", "HubContracts", "HubAMQP", "HubStore", "HubCrypto", "HubRuntime", "HubApp",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ]
+        ),
     ]
 )
 

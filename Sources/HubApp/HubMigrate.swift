@@ -1,3 +1,4 @@
+import Gateway
 import HubRuntime
 import SampleService
 public import HubStore
@@ -7,6 +8,7 @@ public import Logging
 public enum HubMigrate {
     /// Every migration this binary ships, in order. Components add theirs here as they land.
     public static let migrations: [Migration] = HubMigrations.all + RuntimeMigrations.all + SampleMigrations.all
+        + GatewayMigrations.all
 
     /// Runs the migrations (or only reports their status).
     /// - Parameters:

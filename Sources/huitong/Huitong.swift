@@ -10,7 +10,7 @@ struct Huitong: AsyncParsableCommand {
         version: HubVersion.current,
         subcommands: [
             ServeCommand.self, MigrateCommand.self, TopologyCommand.self, DoctorCommand.self,
-            ContractsCommand.self, DLQCommand.self,
+            ContractsCommand.self, DLQCommand.self, PartnersCommand.self,
         ]
     )
 }

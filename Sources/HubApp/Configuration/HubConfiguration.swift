@@ -28,6 +28,10 @@ public struct HubConfiguration: Sendable {
     public var connectTimeout: Duration
     /// The log level.
     public var logLevel: Logger.Level
+    /// The PEM certificate chain for HTTPS (with ``tlsKey``); nil serves plain HTTP, which is allowed on loopback only.
+    public var tlsCertificate: String?
+    /// The PEM private key for HTTPS.
+    public var tlsKey: String?
     /// Where the values came from (options, then environment): roles read their own keys through it.
     /// A configuration made in code reads the environment only.
     public var reader: ConfigReader = ConfigReader(providers: [EnvironmentVariablesProvider()])

@@ -53,7 +53,7 @@ public struct HubRole: Sendable {
     /// line here.
     public static let known: [HubRole] = [
         sample,
-        HubRole(name: "gateway", consumers: [], isBuilt: false),
+        gateway,
         HubRole(name: "payments", consumers: [], isBuilt: false),
         HubRole(name: "audit", consumers: [], isBuilt: false),
         HubRole(name: "compliance", consumers: [], isBuilt: false),
