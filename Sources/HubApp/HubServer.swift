@@ -37,6 +37,8 @@ public struct HubServer: Sendable {
     /// - Throws: ``HubAppError`` for anything that stops the process from starting or keeps it from running.
     public func run() async throws {
         let roles = try HubRole.resolve(configuration.roles)
+        // HTTPS set-up (or the loopback check for plain HTTP) before anything connects: a bad setting fails fast.
+        let server = try Self.httpServer(configuration)
         let topology = HubRole.topology(for: roles)
         let amqp = try Connections.amqp(configuration, name: "huitong serve")
         let postgres = try Connections.postgres(configuration)
@@ -100,14 +102,6 @@ public struct HubServer: Sendable {
         OperationsRoutes.add(to: router, readiness: readiness, registry: registry)
         for (_, rolePart) in parts { rolePart.routes(router) }
         let host = configuration.httpHost
-        let server: HTTPServerBuilder
-        do {
-            server = try Self.httpServer(configuration)
-        } catch {
-            await broker.close()
-            await pool.close()
-            throw error
-        }
         let scheme = configuration.tlsCertificate == nil ? "http" : "https"
         let application = Application(
             router: router,

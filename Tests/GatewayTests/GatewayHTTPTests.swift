@@ -6,6 +6,7 @@ import HubCrypto
 import HubStore
 import Hummingbird
 import HummingbirdTesting
+import HTTPTypes
 import Testing
 
 /// The gateway's HTTP endpoints on a real server (in-process, free port) against the real broker and database.

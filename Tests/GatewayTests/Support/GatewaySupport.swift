@@ -7,6 +7,7 @@ import HubCrypto
 import HubStore
 import Hummingbird
 import HummingbirdTesting
+import HTTPTypes
 import Logging
 import NIOCore
 import Synchronization
