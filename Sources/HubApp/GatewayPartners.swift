@@ -1,5 +1,7 @@
+import Configuration
 import Foundation
 import Gateway
+import HubAMQP
 import HubCore
 import HubCrypto
 import HubStore

@@ -4,6 +4,7 @@ import HubCore
 import HubRuntime
 import HubStore
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 public import Logging
 import Metrics

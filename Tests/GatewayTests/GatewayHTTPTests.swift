@@ -41,6 +41,9 @@ struct GatewayHTTPTests {
 
     @Test("SM2-signed partner (R-SEC-2 signer ID): accepted; the same request signed by another SM2 key is not")
     func sm2Partner() async throws {
+        // A queue bound to the type, so the mandatory publish is routable (without one the gateway answers 503).
+        let tap = try await TapQueue.start("sm2", bindings: [("hub.commands", "hub.heartbeat.ping")])
+        defer { Task { await tap.stop() } }
         try await GatewayHarness.run { gateway in
             let key = try SM2.PrivateKey()
             let id = GatewaySupport.unique("sm2")
@@ -60,7 +63,8 @@ struct GatewayHTTPTests {
     @Test("every auth and scope failure is refused with its rule and recorded as gateway.request.refused.v1")
     func authFailures() async throws {
         let refusals = try await TapQueue.start("refused", bindings: [("hub.events", "gateway.request.refused")])
-        defer { Task { await refusals.stop() } }
+        let commands = try await TapQueue.start("auth", bindings: [("hub.commands", "hub.heartbeat.ping")])
+        defer { Task { await refusals.stop(); await commands.stop() } }
         try await GatewayHarness.run { gateway in
             let signer = try await gateway.hmacPartner("auth", grants: Self.grants)
             let body = try GatewaySupport.ping(enterprise: Self.enterprise).encode()

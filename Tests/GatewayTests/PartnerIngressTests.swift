@@ -5,6 +5,7 @@ import HubAMQP
 import HubApp
 import HubCore
 import HubCrypto
+import HubStore
 import Testing
 
 /// Direct AMQP partners against the real broker: a RabbitMQ user made by `huitong partners add --amqp`'s code path,

@@ -2,6 +2,7 @@ import Foundation
 import Gateway
 import HubCore
 import HubCrypto
+import HubStore
 import Testing
 
 /// `huitong partners add | list | rotate | revoke`, run as an operator would (the built binary).

@@ -1,10 +1,11 @@
-import Configuration
+public import Configuration
 import Foundation
 public import Gateway
+import HubAMQP
 import HubCore
-import HubCrypto
+public import HubCrypto
 import HubRuntime
-import Logging
+public import Logging
 import ServiceLifecycle
 
 extension HubRole {
