@@ -69,7 +69,7 @@ public struct HubAppError: Error, Sendable, CustomStringConvertible, CustomDebug
     }
 
     static func invalidConfiguration(key: String, _ problem: String) -> HubAppError {
-        let environment = key.uppercased().replacingOccurrences(of: ".", with: "_")
+        let environment = key.uppercased().replacingOccurrences(of: ".", with: "_").replacingOccurrences(of: "-", with: "_")
         return HubAppError(
             .invalidConfiguration,
             "configuration \(key) (\(environment)) \(problem)",

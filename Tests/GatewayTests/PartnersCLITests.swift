@@ -88,3 +88,35 @@ struct PartnersCLITests {
         await pool.close()
     }
 }
+
+/// The partner cache and its invalidation by `NOTIFY gateway_partners`.
+@Suite("Gateway partner cache")
+struct PartnerCacheTests {
+    @Test("a revoke clears the gateway's partner cache at once through NOTIFY, not only after the TTL (GW-AUTH-3)")
+    func revokeInvalidatesCache() async throws {
+        let pool = try await GatewaySupport.pool()
+        let store = PartnerStore(pool: pool, keyring: GatewaySupport.keyring)
+        let id = try PartnerID(GatewaySupport.unique("cache"))
+        try await store.add(
+            id: id, name: id.value, grants: Partner.Grants(messageTypes: ["*"]),
+            credential: .hmacSM3(secret: [UInt8](repeating: 4, count: 32)))
+        let directory = PartnerDirectory(base: store, ttl: .seconds(3_600))
+        #expect(try await directory.partner(id)?.status == .active)
+        let maintenance = PartnerMaintenance(
+            store: store, directory: directory, pool: pool, interval: .seconds(3_600), logger: GatewaySupport.logger)
+        let task = Task { try await maintenance.run() }
+        // Let the listener start (it clears the whole cache when it (re)connects); then prime the cache again.
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await directory.partner(id)?.status == .active)
+        try await store.revoke(id: id)
+        var status: Partner.Status? = .active
+        for _ in 0..<100 where status == .active {
+            try await Task.sleep(for: .milliseconds(50))
+            status = try await directory.partner(id)?.status
+        }
+        #expect(status == .revoked)
+        task.cancel()
+        _ = try? await task.value
+        await pool.close()
+    }
+}

@@ -1,5 +1,8 @@
 import Foundation
 @testable import HubApp
+import Hummingbird
+import Logging
+import Synchronization
 import Testing
 
 /// HTTPS set-up of the process's HTTP server, and the refusal of plain HTTP off loopback.
@@ -24,24 +27,77 @@ struct TLSConfigurationTests {
         }
     }
 
-    @Test("a PEM certificate and key make an HTTPS server on any address; unreadable files are a HubAppError")
-    func certificateLoads() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gw-tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+    /// A self-signed certificate and key made with the openssl CLI, in a temporary folder.
+    static func makeCertificate(in directory: URL) throws -> (certificate: String, key: String) {
         let key = directory.appendingPathComponent("key.pem").path
         let certificate = directory.appendingPathComponent("cert.pem").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         process.arguments = [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
-            "-out", certificate, "-days", "1", "-subj", "/CN=gateway.test",
+            "-out", certificate, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         process.waitUntilExit()
         try #require(process.terminationStatus == 0)
+        return (certificate, key)
+    }
+
+    @Test("HTTPS end to end: the server speaks TLS with the configured certificate (curl verifies it), not plain HTTP")
+    func httpsServes() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gw-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (certificate, key) = try Self.makeCertificate(in: directory)
+        var configuration = HubConfiguration()
+        configuration.tlsCertificate = certificate
+        configuration.tlsKey = key
+        let router = Router()
+        router.get("/hello") { _, _ in "hello over tls" }
+        let port = Mutex<Int?>(nil)
+        let application = Application(
+            router: router, server: try HubServer.httpServer(configuration),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } },
+            logger: Logger(label: "tls-test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await application.run() }
+            var bound: Int?
+            for _ in 0..<200 where bound == nil {
+                try await Task.sleep(for: .milliseconds(25))
+                bound = port.withLock { $0 }
+            }
+            let serverPort = try #require(bound)
+            let https = try Self.curl(["-sS", "--cacert", certificate, "https://127.0.0.1:\(serverPort)/hello"])
+            #expect(https.status == 0)
+            #expect(https.output == "hello over tls")
+            let plain = try Self.curl(["-sS", "--max-time", "5", "http://127.0.0.1:\(serverPort)/hello"])
+            #expect(plain.output != "hello over tls")
+            group.cancelAll()
+        }
+    }
+
+    static func curl(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("a PEM certificate and key make an HTTPS server on any address; unreadable files are a HubAppError")
+    func certificateLoads() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gw-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (certificate, key) = try Self.makeCertificate(in: directory)
 
         var configuration = HubConfiguration()
         configuration.httpHost = "0.0.0.0"
