@@ -149,7 +149,7 @@ public enum GatewayPartners {
         if let amqpUser {
             let password = (0..<24).map { _ in UInt8.random(in: 0...255) }.map { String(format: "%02x", $0) }.joined()
             let vhost = try Connections.amqp(configuration, name: "huitong partners").vhost
-            try RabbitMQUsers(configuration: configuration).create(
+            try await RabbitMQUsers(configuration: configuration).create(
                 user: amqpUser, password: password, vhost: vhost, partner: id.value, types: request.types)
             lines.append("amqp user \(amqpUser) on vhost \(vhost) may publish to partner.in with routing keys \(id.value).<type>")
             lines.append("amqp password (shown once): \(password)")
@@ -197,7 +197,7 @@ public enum GatewayPartners {
         }
         var lines = ["partner \(id.value) revoked"]
         if let amqpUser {
-            try RabbitMQUsers(configuration: configuration).delete(user: amqpUser)
+            try await RabbitMQUsers(configuration: configuration).delete(user: amqpUser)
             lines.append("amqp user \(amqpUser) deleted")
         }
         return lines
@@ -256,20 +256,35 @@ struct RabbitMQUsers {
         return "^\(escape(partner))\\.(\(alternatives.joined(separator: "|")))$"
     }
 
-    func create(user: String, password: String, vhost: String, partner: String, types: [String]) throws {
-        try run(["add_user", user, password])
-        try run(["set_permissions", "-p", vhost, user, "^$", "^partner\\.in$", "^$"])
-        try run([
+    func create(user: String, password: String, vhost: String, partner: String, types: [String]) async throws {
+        try await run(["add_user", user, password])
+        try await run(["set_permissions", "-p", vhost, user, "^$", "^partner\\.in$", "^$"])
+        try await run([
             "set_topic_permissions", "-p", vhost, user, "partner.in",
             Self.routingKeyPattern(partner: partner, types: types), "^$",
         ])
     }
 
-    func delete(user: String) throws {
-        try run(["delete_user", user])
+    func delete(user: String) async throws {
+        try await run(["delete_user", user])
     }
 
-    private func run(_ arguments: [String]) throws {
+    /// Runs the command on a Dispatch thread (it blocks until rabbitmqctl exits; the cooperative pool must not).
+    private func run(_ arguments: [String]) async throws {
+        let command = self.command
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            DispatchQueue.global().async {
+                do {
+                    try Self.runBlocking(command: command, arguments)
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    private static func runBlocking(command: [String], _ arguments: [String]) throws {
         guard let executable = command.first else {
             throw HubAppError(.invalidConfiguration, "no rabbitmqctl command", fix: "set HUITONG_GATEWAY_RABBITMQCTL")
         }

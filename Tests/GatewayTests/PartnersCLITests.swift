@@ -10,26 +10,16 @@ import Testing
 struct PartnersCLITests {
     static var binary: URL { GatewaySupport.repositoryRoot.appendingPathComponent(".build/debug/huitong") }
 
-    static func huitong(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.environment = [
-            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-            "HUITONG_AMQP_URL": GatewaySupport.amqpURL,
-            "HUITONG_DATABASE_URL": GatewaySupport.databaseURL,
-            "HUITONG_GATEWAY_MASTER_KEY": String(repeating: "42", count: 32),
-        ]
-        process.currentDirectoryURL = GatewaySupport.repositoryRoot
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, stdout, stderr)
+    static func huitong(_ arguments: [String]) async throws -> ProcessOutput {
+        try await runProcess(
+            binary.path, arguments,
+            environment: [
+                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+                "HUITONG_AMQP_URL": GatewaySupport.amqpURL,
+                "HUITONG_DATABASE_URL": GatewaySupport.databaseURL,
+                "HUITONG_GATEWAY_MASTER_KEY": String(repeating: "42", count: 32),
+            ],
+            directory: GatewaySupport.repositoryRoot)
     }
 
     static func secret(in output: String) -> [UInt8]? {

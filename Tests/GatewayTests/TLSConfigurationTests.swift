@@ -28,20 +28,14 @@ struct TLSConfigurationTests {
     }
 
     /// A self-signed certificate and key made with the openssl CLI, in a temporary folder.
-    static func makeCertificate(in directory: URL) throws -> (certificate: String, key: String) {
+    static func makeCertificate(in directory: URL) async throws -> (certificate: String, key: String) {
         let key = directory.appendingPathComponent("key.pem").path
         let certificate = directory.appendingPathComponent("cert.pem").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = [
+        let result = try await runProcess("/usr/bin/openssl", [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
             "-out", certificate, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0)
+        ])
+        try #require(result.status == 0)
         return (certificate, key)
     }
 
@@ -50,7 +44,7 @@ struct TLSConfigurationTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gw-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (certificate, key) = try Self.makeCertificate(in: directory)
+        let (certificate, key) = try await Self.makeCertificate(in: directory)
         var configuration = HubConfiguration()
         configuration.tlsCertificate = certificate
         configuration.tlsKey = key
@@ -70,34 +64,26 @@ struct TLSConfigurationTests {
                 bound = port.withLock { $0 }
             }
             let serverPort = try #require(bound)
-            let https = try Self.curl(["-sS", "--cacert", certificate, "https://127.0.0.1:\(serverPort)/hello"])
+            let https = try await Self.curl(["-sS", "--cacert", certificate, "https://127.0.0.1:\(serverPort)/hello"])
             #expect(https.status == 0)
             #expect(https.output == "hello over tls")
-            let plain = try Self.curl(["-sS", "--max-time", "5", "http://127.0.0.1:\(serverPort)/hello"])
+            let plain = try await Self.curl(["-sS", "--max-time", "5", "http://127.0.0.1:\(serverPort)/hello"])
             #expect(plain.output != "hello over tls")
             group.cancelAll()
         }
     }
 
-    static func curl(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    static func curl(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let result = try await runProcess("/usr/bin/curl", arguments)
+        return (result.status, result.stdout)
     }
 
     @Test("a PEM certificate and key make an HTTPS server on any address; unreadable files are a HubAppError")
-    func certificateLoads() throws {
+    func certificateLoads() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gw-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (certificate, key) = try Self.makeCertificate(in: directory)
+        let (certificate, key) = try await Self.makeCertificate(in: directory)
 
         var configuration = HubConfiguration()
         configuration.httpHost = "0.0.0.0"

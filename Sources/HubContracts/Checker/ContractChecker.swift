@@ -53,6 +53,9 @@ public struct ContractChecker: Sendable {
         HeartbeatPing.messageType: { (envelope: Envelope) throws(ValidationError) in
             _ = try envelope.decodeData(as: HeartbeatPing.self)
         },
+        RequestRefused.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: RequestRefused.self)
+        },
     ]
 
     /// The settings.
