@@ -136,6 +136,10 @@ struct GatewayHTTPTests {
             #expect(authenticatedScopeRefusal?.data["authenticated"] == .bool(true))
             #expect(authenticatedScopeRefusal?.data["messageType"]?.stringValue == "hub.heartbeat.ping.v1")
             #expect(authenticatedScopeRefusal?.partnerID?.value == signer.partner)
+            // It joins the refused message's flow, caused by it, so a flow query shows the refusal.
+            let refusedMessage = try Envelope.decode(bytes: otherEnterprise)
+            #expect(authenticatedScopeRefusal?.correlationID == refusedMessage.id.uuid)
+            #expect(authenticatedScopeRefusal?.causationID == refusedMessage.id.uuid)
             #expect(events.allSatisfy { $0.envelope?.data["body"] == nil })
             // Each event honours its own contract (schema and typed payload).
             for event in events {

@@ -76,6 +76,7 @@ public struct GatewayRoutes: Sendable {
         var authenticated = false
         var messageID: String?
         var messageType: String?
+        var correlationID: UUID?
     }
 
     private func respond(
@@ -97,7 +98,7 @@ public struct GatewayRoutes: Sendable {
                     retryAfter: configuration.retryAfterSeconds),
                 trace: trace, request: request, route: route)
         } catch {
-            logger.error("gateway request failed", metadata: ["hub.route": "\(route)", "error.type": "\(type(of: error))"])
+            logger.info("gateway request failed", metadata: ["hub.route": "\(route)", "error.type": "\(type(of: error))"])
             response = problemResponse(
                 .unavailable("internal", "GW-INTERNAL", "the gateway could not complete the request", retryAfter: 1),
                 trace: trace, request: request, route: route)
@@ -113,7 +114,7 @@ public struct GatewayRoutes: Sendable {
                 Refusal(
                     partner: trace?.partner, authenticated: trace?.authenticated ?? false, status: problem.status,
                     reason: problem.code, rule: problem.rule, method: request.method.rawValue, path: request.uri.path,
-                    messageID: trace?.messageID, messageType: trace?.messageType))
+                    messageID: trace?.messageID, messageType: trace?.messageType, correlationID: trace?.correlationID))
         }
         logger.info(
             "gateway refused a request",
@@ -190,6 +191,7 @@ public struct GatewayRoutes: Sendable {
         let (envelope, json) = try validator.decode(body)
         trace.messageID = envelope.id.description
         trace.messageType = envelope.type.value
+        trace.correlationID = envelope.correlationID ?? envelope.id.uuid
         guard partner.grants.allows(type: envelope.type.value) else {
             throw GatewayProblem.forbidden(
                 "type-not-granted", "GW-AUTHZ-1", "the partner may not send messages of type \(envelope.type.value)")
@@ -216,6 +218,13 @@ public struct GatewayRoutes: Sendable {
             logger.info(
                 "gateway publish not confirmed",
                 metadata: ["hub.message.id": "\(envelope.id)", "error.type": "\(Self.label(error))"])
+            if (error as? AMQPError)?.code == .unroutable {
+                // The broker took it but no queue is bound for its routing key: a deployment gap, not the partner's.
+                throw GatewayProblem.unavailable(
+                    "no-route", "GW-BROKER-2",
+                    "no consumer is bound for this message type yet; retry with the same message id",
+                    retryAfter: configuration.retryAfterSeconds)
+            }
             throw GatewayProblem.unavailable(
                 "broker-unavailable", "GW-BROKER-1",
                 "the message was not confirmed by the broker; retry with the same message id",
@@ -411,7 +420,7 @@ public struct GatewayRoutes: Sendable {
         let finalQuery = query
         let page = try await self.query { try await querying.search(finalQuery, unmasked: unmask) }
         if unmask {
-            logger.notice(
+            logger.info(
                 "unmasked audit query", metadata: ["gateway.partner": "\(partner.id)", "gateway.records": "\(page.records.count)"])
         }
         return jsonResponse(.ok, Self.pageDocument(page))

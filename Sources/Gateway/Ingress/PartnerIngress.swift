@@ -106,6 +106,7 @@ public struct PartnerIngress: Service {
         var authenticated: Bool
         var messageID: String?
         var messageType: String?
+        var correlationID: UUID?
     }
 
     /// Handles one delivery: republish (then ack) or park (then ack); a failed publish nacks with requeue.
@@ -134,7 +135,7 @@ public struct PartnerIngress: Service {
                     partner: rejection.partner, authenticated: rejection.authenticated, status: 0, reason: rejection.code,
                     rule: rejection.rule, method: "PUBLISH",
                     path: "/\(configuration.ingressExchange)/\(delivery.routingKey)", messageID: rejection.messageID,
-                    messageType: rejection.messageType))
+                    messageType: rejection.messageType, correlationID: rejection.correlationID))
             logger.info(
                 "partner message parked",
                 metadata: [
@@ -219,7 +220,8 @@ public struct PartnerIngress: Service {
         func outOfScope(_ rule: String, _ detail: String, _ envelope: Envelope? = nil) -> Rejection {
             Rejection(
                 code: Code.outOfScope, rule: rule, detail: detail, partner: partner.id.value, authenticated: true,
-                messageID: envelope?.id.description, messageType: envelope?.type.value)
+                messageID: envelope?.id.description, messageType: envelope?.type.value,
+                correlationID: envelope.map { $0.correlationID ?? $0.id.uuid })
         }
         guard routingPartner == partner.id.value, partner.grants.isPartner else {
             throw outOfScope("GW-AUTHZ-6", "the routing key does not start with the partner's id")
@@ -250,7 +252,8 @@ public struct PartnerIngress: Service {
         } catch {
             throw Rejection(
                 code: Code.contractViolation, rule: error.rule, detail: error.detail, partner: partner.id.value,
-                authenticated: true, messageID: envelope.id.description, messageType: envelope.type.value)
+                authenticated: true, messageID: envelope.id.description, messageType: envelope.type.value,
+                correlationID: envelope.correlationID ?? envelope.id.uuid)
         }
         let stamped = try Envelope(
             id: envelope.id, source: envelope.source, type: envelope.type, time: envelope.time,

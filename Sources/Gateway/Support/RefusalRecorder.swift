@@ -1,3 +1,4 @@
+public import Foundation
 public import HubAMQP
 import HubCore
 public import Logging
@@ -37,6 +38,9 @@ public struct Refusal: Sendable, Hashable {
     public var messageID: String?
     /// The message type, if the body was parsed.
     public var messageType: String?
+    /// The refused message's flow (its `correlationid`, or its id), if the body was parsed: the refusal event joins
+    /// that flow, with the refused message as its cause.
+    public var correlationID: UUID?
 
     /// Creates a refusal.
     /// - Parameters:
@@ -49,9 +53,10 @@ public struct Refusal: Sendable, Hashable {
     ///   - path: The path.
     ///   - messageID: The message id.
     ///   - messageType: The message type.
+    ///   - correlationID: The refused message's flow.
     public init(
         partner: String?, authenticated: Bool, status: Int, reason: String, rule: String, method: String, path: String,
-        messageID: String? = nil, messageType: String? = nil
+        messageID: String? = nil, messageType: String? = nil, correlationID: UUID? = nil
     ) {
         self.partner = partner
         self.authenticated = authenticated
@@ -62,6 +67,7 @@ public struct Refusal: Sendable, Hashable {
         self.path = path
         self.messageID = messageID
         self.messageType = messageType
+        self.correlationID = correlationID
     }
 }
 
@@ -88,6 +94,7 @@ public final class RefusalRecorder: Service, Sendable {
     private let logger: Logger
     private let pending = Mutex<[Refusal: Pending]>([:])
     private let dropped = Counter(label: "gateway_refusals_dropped_total")
+    private let unroutable = Counter(label: "gateway_refusals_unroutable_total")
 
     /// Creates a recorder.
     /// - Parameters:
@@ -139,6 +146,11 @@ public final class RefusalRecorder: Service, Sendable {
         for (index, entry) in batch.enumerated() {
             do {
                 try await publisher.publish(try message(entry))
+            } catch let error as AMQPError where error.code == .unroutable {
+                // No queue is bound for refusal events (no audit tap in this deployment): retrying cannot help.
+                unroutable.increment()
+                logger.info("refusal event has no route; dropped", metadata: ["gateway.reason": "\(entry.refusal.reason)"])
+                continue
             } catch {
                 logger.debug("refusal event not published", metadata: ["error.type": "\(type(of: error))"])
                 requeue(batch[index...])
@@ -183,6 +195,8 @@ public final class RefusalRecorder: Service, Sendable {
         let envelope = try Envelope(
             source: "urn:huitong:gateway", type: type, time: entry.last,
             dataSchema: ContractValidator.schemaID(for: type), data: data,
+            correlationID: refusal.correlationID,
+            causationID: refusal.messageID.flatMap { try? MessageID($0) }?.uuid,
             partnerID: refusal.authenticated ? refusal.partner.flatMap { try? PartnerID($0) } : nil)
         return AMQPMessage(envelope: envelope, exchange: Topology.ExchangeName.events)
     }
