@@ -12,7 +12,7 @@ export HUITONG_AMQP_PORT HUITONG_PG_PORT
 export HUITONG_AMQP_URL ?= amqp://huitong:huitong@127.0.0.1:$(HUITONG_AMQP_PORT)/huitong
 export HUITONG_DATABASE_URL ?= postgres://huitong:huitong@127.0.0.1:$(HUITONG_PG_PORT)/huitong
 
-.PHONY: run test setup servers build down status clean-local check-swift
+.PHONY: run test setup servers build down status clean-local check-swift schemathesis
 
 check-swift:
 	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "make: no Swift toolchain on PATH; install Swift 6.x (swift.org) and retry" >&2; exit 1; }
@@ -34,6 +34,11 @@ test: setup
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test --skip-build --disable-xctest --filter FaultProofTests $(BUILD_FLAGS)
 	$(SWIFT) test --skip-build --disable-xctest --skip FaultProofTests $(BUILD_FLAGS)
+	$(MAKE) schemathesis
+
+# The gateway's OpenAPI document against the live gateway (signed requests): zero 5xx, zero document violations.
+schemathesis: check-swift
+	scripts/schemathesis/run.sh
 
 down:
 	@deploy/local/servers.sh down

@@ -153,6 +153,18 @@ let package = Package(
             path: "Sources/Audit"
         ),
 
+        // MARK: Edge: the partner gateway (HTTP + direct AMQP partners); never imports a domain
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "HubCore", "HubContracts", "HubAMQP", "HubStore", "HubCrypto", "HubRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // MARK: Composition root
         .target(
             name: "HubApp",
@@ -170,12 +182,14 @@ let package = Package(
                 "AdapterSimulation",
                 "ComplianceChecker",
                 "AuditSink",
+                "Gateway",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
@@ -222,13 +236,34 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
+        ),
+        .testTarget(
             name: "ComplianceTests",
+            dependencies: [
                 "ComplianceChecker", "HubCore", "HubRuntime", "HubStore", "HubAMQP", "HubContracts", "HubApp",
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
             name: "AuditSinkTests",
+            dependencies: [
                 "AuditSink", "HubCore", "HubAMQP", "HubStore", "HubCrypto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "HubCore", "HubContracts", "HubAMQP", "HubStore", "HubCrypto", "HubRuntime", "HubApp",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ]
         ),
     ]
 )

@@ -1,6 +1,7 @@
 import ECNYAdapter
 import ComplianceChecker
 import AuditSink
+import Gateway
 import HubRuntime
 import PaymentsService
 import InterbankAdapter
@@ -16,6 +17,7 @@ public enum HubMigrate {
         + InterbankMigrations.all + ECNYMigrations.all
         + ComplianceMigrations.all
         + AuditMigrations.all
+        + GatewayMigrations.all
 
     /// Runs the migrations (or only reports their status).
     /// - Parameters:

@@ -4,9 +4,12 @@ import HubCore
 import HubRuntime
 import HubStore
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 public import Logging
 import Metrics
 import NIOCore
+import NIOSSL
 import Prometheus
 import ServiceLifecycle
 import UnixSignals
@@ -35,6 +38,8 @@ public struct HubServer: Sendable {
     /// - Throws: ``HubAppError`` for anything that stops the process from starting or keeps it from running.
     public func run() async throws {
         let roles = try HubRole.resolve(configuration.roles)
+        // HTTPS set-up (or the loopback check for plain HTTP) before anything connects: a bad setting fails fast.
+        let server = try Self.httpServer(configuration)
         let topology = HubRole.topology(for: roles)
         let amqp = try Connections.amqp(configuration, name: "huitong serve")
         let postgres = try Connections.postgres(configuration)
@@ -98,13 +103,15 @@ public struct HubServer: Sendable {
         OperationsRoutes.add(to: router, readiness: readiness, registry: registry)
         for (_, rolePart) in parts { rolePart.routes(router) }
         let host = configuration.httpHost
+        let scheme = configuration.tlsCertificate == nil ? "http" : "https"
         let application = Application(
             router: router,
+            server: server,
             configuration: .init(address: .hostname(host, port: configuration.httpPort), serverName: "huitong"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 // Operators and tests read this line to find the port (it matters with --http-port 0).
-                FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))
+                FileHandle.standardOutput.write(Data("listening on \(scheme)://\(host):\(port)\n".utf8))
             },
             logger: logger
         )
@@ -150,6 +157,43 @@ public struct HubServer: Sendable {
         }
         await pool.close()
         logger.info("stopped")
+    }
+
+    /// The HTTP server: HTTPS when a certificate and key are configured; plain HTTP only on a loopback address.
+    /// - Parameter configuration: The configuration.
+    /// - Returns: The server builder.
+    /// - Throws: ``HubAppError`` for plain HTTP on a non-loopback address or unreadable certificate files.
+    static func httpServer(_ configuration: HubConfiguration) throws -> HTTPServerBuilder {
+        guard let certificate = configuration.tlsCertificate, let key = configuration.tlsKey else {
+            guard isLoopback(configuration.httpHost) else {
+                throw HubAppError(
+                    .invalidConfiguration,
+                    "refusing plain HTTP on the non-loopback address \(configuration.httpHost)",
+                    fix: "set HUITONG_HTTP_TLS_CERTIFICATE and HUITONG_HTTP_TLS_KEY (PEM files), or bind 127.0.0.1"
+                )
+            }
+            return .http1()
+        }
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+            let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
+            return try .tls(.http1(), tlsConfiguration: tls)
+        } catch {
+            throw HubAppError(
+                .invalidConfiguration,
+                "the HTTPS certificate or key cannot be loaded (\(HubConfiguration.Key.tlsCertificate), \(HubConfiguration.Key.tlsKey))",
+                fix: "point HUITONG_HTTP_TLS_CERTIFICATE and HUITONG_HTTP_TLS_KEY at readable PEM files",
+                underlying: error
+            )
+        }
+    }
+
+    /// Whether a bind host is a loopback address (`127.0.0.0/8`, `::1`, `localhost`).
+    /// - Parameter host: The host.
+    /// - Returns: Whether only this machine can connect.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 
     /// The consumer runtime of every role that has handlers: one publisher and one outbox relay per process, and

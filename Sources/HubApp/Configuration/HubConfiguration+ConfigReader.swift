@@ -16,6 +16,8 @@ extension HubConfiguration {
     /// | `huitong.connect.timeout` | `HUITONG_CONNECT_TIMEOUT` | seconds | `5` |
     /// | `huitong.log.level` | `HUITONG_LOG_LEVEL` | trace…critical | `info` |
     /// | `huitong.inbox.retention-days` | `HUITONG_INBOX_RETENTION_DAYS` | 1–3650 | `30` |
+    /// | `huitong.http.tls-certificate` | `HUITONG_HTTP_TLS_CERTIFICATE` | PEM file | none (plain HTTP, loopback only) |
+    /// | `huitong.http.tls-key` | `HUITONG_HTTP_TLS_KEY` | PEM file, secret | none |
     public enum Key {
         /// Broker URL.
         public static let amqpURL = "huitong.amqp.url"
@@ -35,6 +37,10 @@ extension HubConfiguration {
         public static let logLevel = "huitong.log.level"
         /// Days a handled message id stays in `hub.inbox`.
         public static let inboxRetentionDays = "huitong.inbox.retention-days"
+        /// HTTPS certificate chain (PEM file).
+        public static let tlsCertificate = "huitong.http.tls-certificate"
+        /// HTTPS private key (PEM file).
+        public static let tlsKey = "huitong.http.tls-key"
     }
 
     /// Reads the configuration, validating every value.
@@ -76,6 +82,13 @@ extension HubConfiguration {
                 )
             }
             logLevel = level
+        }
+        tlsCertificate = Self.read(reader, Key.tlsCertificate).flatMap { $0.isEmpty ? nil : $0 }
+        tlsKey = Self.read(reader, Key.tlsKey, isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        if (tlsCertificate == nil) != (tlsKey == nil) {
+            throw HubAppError.invalidConfiguration(
+                key: tlsCertificate == nil ? Key.tlsCertificate : Key.tlsKey,
+                "must be set together with \(tlsCertificate == nil ? Key.tlsKey : Key.tlsCertificate)")
         }
     }
 

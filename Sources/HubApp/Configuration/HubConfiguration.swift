@@ -30,6 +30,10 @@ public struct HubConfiguration: Sendable {
     public var logLevel: Logger.Level
     /// How long consumers remember a handled message id (`hub.inbox` rows older than this are pruned).
     public var inboxRetention: Duration = .seconds(30 * 86_400)
+    /// The PEM certificate chain for HTTPS (with ``tlsKey``); nil serves plain HTTP, which is allowed on loopback only.
+    public var tlsCertificate: String?
+    /// The PEM private key for HTTPS.
+    public var tlsKey: String?
     /// Where the values came from (options, then environment): roles read their own keys through it.
     /// A configuration made in code reads the environment only.
     public var reader: ConfigReader = ConfigReader(providers: [EnvironmentVariablesProvider()])

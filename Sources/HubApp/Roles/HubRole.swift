@@ -53,7 +53,7 @@ public struct HubRole: Sendable {
     /// line here.
     public static let known: [HubRole] = [
         sample,
-        HubRole(name: "gateway", consumers: [], isBuilt: false),
+        gateway,
         payments,
         audit,
         compliance,

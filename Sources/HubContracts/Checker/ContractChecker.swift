@@ -82,30 +82,45 @@ public struct ContractChecker: Sendable {
         },
         ECNYTransferRejected.messageType: { (envelope: Envelope) throws(ValidationError) in
             _ = try envelope.decodeData(as: ECNYTransferRejected.self)
+        },
         CompliancePayloads.ScreeningCleared.messageType: { (envelope: Envelope) throws(ValidationError) in
             try CompliancePayloads.validate(envelope)
+        },
         CompliancePayloads.HoldPlaced.messageType: { (envelope: Envelope) throws(ValidationError) in
             try CompliancePayloads.validate(envelope)
+        },
         CompliancePayloads.HoldReleased.messageType: { (envelope: Envelope) throws(ValidationError) in
             try CompliancePayloads.validate(envelope)
+        },
         CompliancePayloads.HoldRejected.messageType: { (envelope: Envelope) throws(ValidationError) in
             try CompliancePayloads.validate(envelope)
+        },
         CompliancePayloads.FindingRaised.messageType: { (envelope: Envelope) throws(ValidationError) in
             try CompliancePayloads.validate(envelope)
+        },
         CompliancePayloads.LargeValueReport.messageType: { (envelope: Envelope) throws(ValidationError) in
             try CompliancePayloads.validate(envelope)
+        },
         CompliancePayloads.HoldReviewed.messageType: { (envelope: Envelope) throws(ValidationError) in
             try CompliancePayloads.validate(envelope)
+        },
         CompliancePayloads.TransactionBooked.messageType: { (envelope: Envelope) throws(ValidationError) in
             try CompliancePayloads.validate(envelope)
+        },
         CompliancePayloads.WalletCredit.messageType: { (envelope: Envelope) throws(ValidationError) in
             try CompliancePayloads.validate(envelope)
+        },
         CompliancePayloads.RedPacketPayout.messageType: { (envelope: Envelope) throws(ValidationError) in
             try CompliancePayloads.validate(envelope)
+        },
         CompliancePayloads.FXRequest.messageTypes[0]: { (envelope: Envelope) throws(ValidationError) in
             try CompliancePayloads.validate(envelope)
+        },
         CompliancePayloads.FXRequest.messageTypes[1]: { (envelope: Envelope) throws(ValidationError) in
             try CompliancePayloads.validate(envelope)
+        },
+        RequestRefused.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: RequestRefused.self)
         },
     ]
 
