@@ -8,7 +8,9 @@ import PaymentsService
 import Testing
 
 /// The payments service in the real runtime (RabbitMQ + PostgreSQL), the tests playing the adapters and compliance.
-/// Serialized: the timer scans every transfer of the database, and each test moves its own clock.
+/// Each test has its own enterprise, queue and clock (in 2099, so that a real-clock timer elsewhere never finds its
+/// transfers due), and its timer only looks at its own enterprise. Serialized all the same, to keep the load of one
+/// flow at a time on the shared servers.
 @Suite("Payments flows (real RabbitMQ and PostgreSQL)", .serialized)
 struct PaymentsFlowTests {
     typealias T = PaymentsMessageType
@@ -41,7 +43,7 @@ struct PaymentsFlowTests {
             let submit = try #require(try await harness.waitFor(flow, T.interbankSubmit).first)
             #expect(submit.string("transferId") == transferID)
             #expect(submit.string("rail") == "HVPS")
-            #expect(submit.string("settlementDate") == "2026-11-23")
+            #expect(submit.string("settlementDate") == "2099-11-23")
             #expect(submit.string("endToEndId") == "hvps-\(harness.suffix)")
             let uetr = try #require(submit.string("uetr"))
             #expect(uetr == uetr.lowercased() && UUID(uuidString: uetr) != nil && Array(uetr)[14] == "4", "UETR is a UUIDv4")
@@ -134,7 +136,7 @@ struct PaymentsFlowTests {
             try await RuntimeSupport.expectEventually { try await harness.state(of: transferID) == "executing" }
 
             let settled: [(String, JSONValue)] = [("transferId", .string(transferID)),
-                                                  ("operatorTransactionId", "OP-1"), ("settledAt", "2026-11-23T10:00:05+08:00")]
+                                                  ("operatorTransactionId", "OP-1"), ("settledAt", "2099-11-23T10:00:05+08:00")]
             try await harness.publish(
                 try harness.event(T.ecnySettled, settled), try harness.event(T.ecnySettled, settled),
                 try harness.event(T.ecnyRejected, [("transferId", .string(transferID)), ("reasonCode", "AC04"), ("reason", "late")]))
@@ -144,7 +146,7 @@ struct PaymentsFlowTests {
             try await harness.settle()
             #expect(try await harness.emitted(flow, type: T.transferSettled).count == 1)
             #expect(try await harness.emitted(flow, type: T.transferFailed).isEmpty)
-            #expect(try await harness.emitted(flow, type: T.transferSettled).first?.string("settledAt") == "2026-11-23T10:00:05+08:00")
+            #expect(try await harness.emitted(flow, type: T.transferSettled).first?.string("settledAt") == "2099-11-23T10:00:05+08:00")
             #expect(try await harness.state(of: transferID) == "settled")
             #expect(try await harness.parked().isEmpty)
         }
@@ -164,7 +166,7 @@ struct PaymentsFlowTests {
                 ("RC01", try harness.transferRequest(clientRequestId: "r6-\(harness.suffix)", creditor:
                     ["name": "X", "kind": "enterprise", "account": "31001234567890", "agent": "10429000301"])),
                 ("DT01", try harness.transferRequest(clientRequestId: "r7-\(harness.suffix)",
-                                                     extra: [("requestedExecutionDate", "2026-11-22")])),
+                                                     extra: [("requestedExecutionDate", "2099-11-22")])),
             ]
             let structural = try Envelope(
                 source: "/partners/test-erp", type: MessageType(T.transferRequest),
@@ -367,7 +369,7 @@ struct PaymentsFlowTests {
             #expect(try await harness.timer.tick() == 1)
             let submit = try #require(try await harness.emitted(flow, type: T.interbankSubmit).first)
             #expect(submit.string("rail") == "HVPS")
-            #expect(submit.string("settlementDate") == "2026-11-24")
+            #expect(submit.string("settlementDate") == "2099-11-24")
         }
     }
 }

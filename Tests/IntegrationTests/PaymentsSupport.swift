@@ -10,7 +10,9 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 
-/// A test clock: a fixed Asia/Shanghai instant (Monday 2026-11-23 10:00, HVPS open) that tests move forward.
+/// A test clock: a fixed Asia/Shanghai instant (Monday 2099-11-23 10:00, HVPS open) that tests move forward.
+/// Far in the future on purpose: a payments timer running on the real clock elsewhere in the same test process
+/// (e.g. `huitong serve` in the CLI tests) never finds these transfers due.
 final class TestClock: Sendable {
     private let offset = Mutex<TimeInterval>(0)
     let base: Date
@@ -28,7 +30,7 @@ struct PaymentsHarness: Sendable {
     static let monday10: Date = {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "Asia/Shanghai")!
-        return calendar.date(from: DateComponents(year: 2026, month: 11, day: 23, hour: 10))!
+        return calendar.date(from: DateComponents(year: 2099, month: 11, day: 23, hour: 10))!
     }()
 
     static let logger = Logger(label: "huitong.payments.tests", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -106,7 +108,8 @@ struct PaymentsHarness: Sendable {
 
     var handler: PaymentsHandler { PaymentsHandler(configuration: configuration, clock: { [clock] in clock.now }) }
     var timer: PaymentsTimer {
-        PaymentsTimer(configuration: configuration, pool: pool, logger: Self.logger, clock: { [clock] in clock.now })
+        PaymentsTimer(configuration: configuration, pool: pool, logger: Self.logger, clock: { [clock] in clock.now },
+                      enterprise: enterprise.value)
     }
 
     private func running<R: Sendable>(_ body: (PaymentsHarness) async throws -> R) async throws -> R {

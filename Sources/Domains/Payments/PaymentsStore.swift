@@ -109,25 +109,31 @@ enum PaymentsStore {
         ).rows.map(TransferRecord.init(row:))
     }
 
-    static func dueQueued(now: Date, limit: Int, in transaction: PostgresTransaction) async throws -> [TransferRecord] {
+    static func dueQueued(now: Date, limit: Int, enterprise: String?, in transaction: PostgresTransaction) async throws
+        -> [TransferRecord]
+    {
         try await transaction.query(
             """
             SELECT transfer_id, enterprise_id, channel, client_request_id, batch_ref, line_sequence, command_id, \
             subject_message_id, correlation_id, state, instruction::text, rail, settlement_date::text, uetr, \
             end_to_end_id, instruction_id, query_count, hold_id FROM payments.transfers \
-            WHERE state = 'queued' AND eligible_at <= \(now) ORDER BY eligible_at LIMIT \(limit) \
+            WHERE state = 'queued' AND eligible_at <= \(now) \
+            AND (\(enterprise)::text IS NULL OR enterprise_id = \(enterprise)) ORDER BY eligible_at LIMIT \(limit) \
             FOR UPDATE SKIP LOCKED
             """
         ).rows.map(TransferRecord.init(row:))
     }
 
-    static func dueChecks(now: Date, limit: Int, in transaction: PostgresTransaction) async throws -> [TransferRecord] {
+    static func dueChecks(now: Date, limit: Int, enterprise: String?, in transaction: PostgresTransaction) async throws
+        -> [TransferRecord]
+    {
         try await transaction.query(
             """
             SELECT transfer_id, enterprise_id, channel, client_request_id, batch_ref, line_sequence, command_id, \
             subject_message_id, correlation_id, state, instruction::text, rail, settlement_date::text, uetr, \
             end_to_end_id, instruction_id, query_count, hold_id FROM payments.transfers \
-            WHERE state IN ('executing', 'statusUnknown') AND next_check_at <= \(now) ORDER BY next_check_at \
+            WHERE state IN ('executing', 'statusUnknown') AND next_check_at <= \(now) \
+            AND (\(enterprise)::text IS NULL OR enterprise_id = \(enterprise)) ORDER BY next_check_at \
             LIMIT \(limit) FOR UPDATE SKIP LOCKED
             """
         ).rows.map(TransferRecord.init(row:))

@@ -29,6 +29,7 @@ public struct PaymentsTimer: Service {
     let logger: Logger
     let clock: @Sendable () -> Date
     let batchSize: Int
+    let enterprise: String?
 
     /// Creates the timer.
     /// - Parameters:
@@ -36,9 +37,12 @@ public struct PaymentsTimer: Service {
     ///   - pool: The database pool.
     ///   - logger: The logger for background work.
     ///   - clock: The current instant (tests inject one).
+    ///   - enterprise: Only this enterprise's transfers (default all). Tests that move their own clock use it so
+    ///     that they never touch transfers of other tests sharing the database.
     public init(configuration: PaymentsConfiguration, pool: PostgresPool, logger: Logger,
-                clock: @escaping @Sendable () -> Date = { Date() })
+                clock: @escaping @Sendable () -> Date = { Date() }, enterprise: String? = nil)
     {
+        self.enterprise = enterprise
         self.engine = PaymentsEngine(configuration: configuration)
         self.pool = pool
         self.logger = logger
@@ -121,10 +125,11 @@ public struct PaymentsTimer: Service {
         let engine = self.engine
         let limit = batchSize
         let logger = self.logger
+        let enterprise = self.enterprise
         return try await pool.withTransaction { transaction in
             let due = queued
-                ? try await PaymentsStore.dueQueued(now: now, limit: limit, in: transaction)
-                : try await PaymentsStore.dueChecks(now: now, limit: limit, in: transaction)
+                ? try await PaymentsStore.dueQueued(now: now, limit: limit, enterprise: enterprise, in: transaction)
+                : try await PaymentsStore.dueChecks(now: now, limit: limit, enterprise: enterprise, in: transaction)
             var messages: [OutboundMessage] = []
             for var transfer in due {
                 let before = transfer.state
