@@ -1,6 +1,6 @@
 public import AdapterSimulation
 import Foundation
-public import HubCore
+import HubCore
 public import Hummingbird
 public import Logging
 import NIOCore
