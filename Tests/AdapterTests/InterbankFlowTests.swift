@@ -181,7 +181,7 @@ struct InterbankFlowTests {
 
     @Test("Random faults from a seed (timeouts, 5xx, lost answers, rejections, pending): every transfer ends with one final status and one id set")
     func randomFaults() async throws {
-        let faults = try SimulatorFaults(parsing: "timeout=0.15,hang=3s,5xx=0.15,lost=0.15,reject=0.2,pending=0.2,latency=5ms")
+        let faults = try SimulatorFaults(parsing: "timeout=0.15,hang=3s,5xx=0.15,lost=0.15,reject=0.2,pending=0.3,duplicate=0.5,latency=5ms")
         try await world("faults", faults: faults, seed: 2026, timeout: .seconds(1)) { harness, simulator in
             let commands = try (0..<16).map { _ in try Commands.submit() }
             try await harness.publish(commands)
@@ -191,12 +191,17 @@ struct InterbankFlowTests {
                 let id = command.data["transferId"]!.stringValue!
                 let finals = try await harness.emittedEnvelopes(id).filter { ["ACSC", "RJCT"].contains($0.data["status"]?.stringValue ?? "") }
                 #expect(finals.count == 1)
+                // A repeated status (duplicate answers) is reported once: consecutive events always differ.
+                let statuses = try await harness.emittedEnvelopes(id).compactMap { $0.data["status"]?.stringValue }
+                #expect(zip(statuses, statuses.dropFirst()).allSatisfy { $0 != $1 }, "\(statuses)")
                 let record = simulator.record(uetr: command.data["uetr"]!.stringValue!)
                 #expect(record?.messageIds.count == 1)
                 if finals.first?.data["status"]?.stringValue == "RJCT" {
                     #expect(InterbankSimulator.randomRejectionCodes.contains(finals.first?.data["reasonCode"]?.stringValue ?? ""))
                 }
             }
+            // The seed makes the duplicate fault happen here (so the check above is not vacuous).
+            #expect(commands.contains { (simulator.record(uetr: $0.data["uetr"]!.stringValue!)?.repeatedAnswers ?? 0) > 0 })
             await cleanUp(harness, ids)
         }
     }

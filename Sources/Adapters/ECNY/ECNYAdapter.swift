@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-public import Foundation
+import Foundation
 import HubContracts
 public import HubCore
 public import HubCrypto

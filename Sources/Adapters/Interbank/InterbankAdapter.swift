@@ -1,5 +1,5 @@
 public import Foundation
-public import HubContracts
+import HubContracts
 public import HubCore
 public import HubRuntime
 public import HubStore

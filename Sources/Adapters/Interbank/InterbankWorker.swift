@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import HubContracts
-public import HubCore
+import HubCore
 import HubRuntime
 public import HubStore
 public import Logging

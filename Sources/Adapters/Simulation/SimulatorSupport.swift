@@ -46,7 +46,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 /// | `lost` | share of first requests processed but answered 503 (the answer is lost) |
 /// | `reject` | share of transfers rejected with a realistic reason code |
 /// | `pending` | share of transfers answered ACSP first, settled on a later status query |
-/// | `duplicate` | share of e-CNY settlements whose callback is delivered twice or more |
+/// | `duplicate` | interbank: share of in-progress transfers whose status is repeated once by a query; e-CNY: share of settlements whose callback is delivered twice or more |
 /// | `reorder` | share of e-CNY settlements whose callbacks arrive out of order (a stale PROCESSING after SETTLED) |
 public struct SimulatorFaults: Sendable, Hashable, CustomStringConvertible {
     /// Added latency per answer.

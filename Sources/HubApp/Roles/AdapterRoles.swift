@@ -104,19 +104,6 @@ extension ECNYConfiguration {
         if let value = try RoleKeys.count(reader, "huitong.ecny.concurrency") { configuration.concurrency = value }
         return configuration
     }
-
-    /// Reads `huitong.ecny.tier-caps` (R-ECNY-1), default ``TierCaps/standard``.
-    /// - Parameter reader: The configuration reader.
-    /// - Returns: The caps.
-    /// - Throws: ``HubAppError`` naming the key.
-    static func tierCaps(_ reader: ConfigReader) throws -> TierCaps {
-        guard let value = RoleKeys.string(reader, "huitong.ecny.tier-caps") else { return .standard }
-        do {
-            return try TierCaps(parsing: value)
-        } catch {
-            throw HubAppError.invalidConfiguration(key: "huitong.ecny.tier-caps", "must be tier=amount|none pairs, e.g. 1=none,3=20000")
-        }
-    }
 }
 
 extension HubRole {

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import HubCore
 
 // Payloads of the interbank and e-CNY adapters' commands and events (contracts/schemas/interbank/…,

@@ -2,7 +2,7 @@ public import AdapterSimulation
 import AsyncHTTPClient
 import Foundation
 import HTTPTypes
-public import HubCore
+import HubCore
 public import HubCrypto
 public import Hummingbird
 public import Logging

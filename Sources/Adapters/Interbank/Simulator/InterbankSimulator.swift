@@ -1,6 +1,6 @@
 public import AdapterSimulation
 import Foundation
-public import HubCore
+import HubCore
 public import Hummingbird
 public import Logging
 import NIOCore
@@ -48,6 +48,10 @@ public final class InterbankSimulator: Sendable {
         public var reasonCode: String?
         /// When it was accepted for settlement.
         public var acceptedAt: String?
+        /// Status queries still to answer with the same in-progress status (the `duplicate` fault).
+        public var repeats: Int = 0
+        /// In-progress statuses answered again (tests read it).
+        public var repeatedAnswers: Int = 0
     }
 
     /// The seed.
@@ -227,9 +231,14 @@ public final class InterbankSimulator: Sendable {
                 return .answer(self.report(for: record))
             }
             if fault == .unavailable { return .unavailable }
-            let record = Record(
+            var record = Record(
                 transaction: tx, messageId: message.messageId, messageIds: [message.messageId], receipts: 1,
                 status: status, reasonCode: reason, acceptedAt: status == .rejected ? nil : acceptedAt)
+            // `duplicate`: the bank repeats an in-progress status once before settling.
+            var duplicateDraw = SplitMix64(seed: seed, key: tx.uetr + "|dup")
+            if status == .acceptedSettlementInProcess && duplicateDraw.unit() < faults.duplicateRate {
+                record.repeats = 1
+            }
             records[tx.uetr] = record
             switch fault {
             case .hang: return .hang
@@ -254,7 +263,11 @@ public final class InterbankSimulator: Sendable {
             guard var record = records[request.originalUETR.lowercased()],
                   record.transaction.endToEndId == request.originalEndToEndId
             else { return nil }
-            if record.status == .acceptedSettlementInProcess {
+            if record.status == .acceptedSettlementInProcess && record.repeats > 0 {
+                record.repeats -= 1
+                record.repeatedAnswers += 1
+                records[request.originalUETR.lowercased()] = record
+            } else if record.status == .acceptedSettlementInProcess {
                 // Settles by the next status query.
                 record.status = .acceptedSettlementCompleted
                 record.acceptedAt = record.acceptedAt ?? now
