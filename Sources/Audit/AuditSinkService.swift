@@ -2,6 +2,7 @@ public import HubAMQP
 public import HubCore
 public import Logging
 import CoreMetrics
+import Foundation
 public import ServiceLifecycle
 import Synchronization
 
@@ -136,7 +137,8 @@ public struct AuditSinkService: Service {
                     async let committed: Void = commitAndAcknowledge(current, logger: logger)
                     let next = await buffer.nextBatch(
                         maximum: configuration.batchSize, wait: configuration.maximumBatchWait)
-                    let prepared = try next.map { batch in try batch.map { try intake.prepare(IncomingMessage($0)) } }
+                    var prepared: [PreparedRecord]?
+                    if let next { prepared = try await prepare(next) }
                     try await committed
                     guard let next, let prepared else { break }
                     number += 1
@@ -180,6 +182,22 @@ public struct AuditSinkService: Service {
                 throw error
             }
             group.cancelAll()
+        }
+    }
+
+    /// Prepares a batch on every core (parsing and sealing are the sink's main CPU cost), keeping arrival order.
+    func prepare(_ batch: [Delivery]) async throws -> [PreparedRecord] {
+        let intake = self.intake
+        let chunkSize = max(32, (batch.count + 1) / max(ProcessInfo.processInfo.activeProcessorCount, 1))
+        guard batch.count > chunkSize else { return try batch.map { try intake.prepare(IncomingMessage($0)) } }
+        return try await withThrowingTaskGroup(of: (Int, [PreparedRecord]).self) { group in
+            for start in stride(from: 0, to: batch.count, by: chunkSize) {
+                let chunk = Array(batch[start..<min(start + chunkSize, batch.count)])
+                group.addTask { (start, try chunk.map { try intake.prepare(IncomingMessage($0)) }) }
+            }
+            var parts: [(Int, [PreparedRecord])] = []
+            for try await part in group { parts.append(part) }
+            return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
         }
     }
 

@@ -95,20 +95,31 @@ public struct AuditVerifier: Sendable {
             chain: chain, checked: 0, firstSequence: nil, lastSequence: nil, checkpointsChecked: 0, breaks: [])
         report.signaturesChecked = trustedKey != nil
         var next = startSequence
+        // Pages restart AT the last sequence seen (not after it), so that two rows claiming one sequence (an
+        // insertion) are both read even when a page boundary falls between them; rows already seen are skipped.
+        var lastSequence: Int64?
+        var seenAtLast: Set<[UInt8]> = []
         pages: while next <= upper {
             let page = try await store.records(chain: chain, from: next, to: upper, limit: pageSize)
-            if page.isEmpty { break }
+            var fresh = 0
             for stored in page {
-                if report.firstSequence == nil { report.firstSequence = stored.record.sequence }
-                report.lastSequence = stored.record.sequence
-                if let found = try await verifier.check(stored.record) {
+                let record = stored.record
+                if record.sequence == lastSequence && seenAtLast.contains(record.hash + record.body) { continue }
+                fresh += 1
+                if record.sequence != lastSequence {
+                    lastSequence = record.sequence
+                    seenAtLast = []
+                }
+                seenAtLast.insert(record.hash + record.body)
+                if report.firstSequence == nil { report.firstSequence = record.sequence }
+                report.lastSequence = record.sequence
+                if let found = try await verifier.check(record) {
                     report.breaks.append(found)
                     break pages
                 }
             }
-            guard let last = page.last?.record.sequence else { break }
-            // Records sharing a sequence (an insertion) are both read: continue after the last one seen.
-            next = last + 1
+            guard fresh > 0, let lastSequence else { break }
+            next = lastSequence
         }
         report.checked = verifier.checked
 

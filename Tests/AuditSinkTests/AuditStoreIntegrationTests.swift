@@ -283,3 +283,27 @@ extension AuditStoreIntegrationTests {
         }
     }
 }
+
+extension AuditStoreIntegrationTests {
+    @Test("a duplicated sequence is caught even when it falls on a page boundary of verify")
+    func duplicateOnPageBoundary() async throws {
+        try await AuditTestSupport.withPool { pool in
+            let chain = AuditTestSupport.unique("page")
+            let records = try await AuditTestSupport.appendRecords(AuditStore(pool: pool), chain: chain, count: 8)
+            let copy = records[3]
+            try await pool.query(
+                """
+                INSERT INTO audit.records (chain, seq, received_at, kind, exchange, routing_key, properties, body, body_sm3,
+                    body_sealed, redelivered, prev_hash, hash)
+                VALUES (\(chain), 4, \(AuditTime.postgres(micros: copy.receivedMicros + 1))::timestamptz, 'message',
+                    'hub.events', 'test.audit.record', \(copy.properties), convert_to('{"forged":1}', 'UTF8'),
+                    \(copy.bodySM3), false, false, \(copy.previousHash), \(copy.hash))
+                """)
+            var verifier = AuditVerifier(store: AuditStore(pool: pool), trustedKey: nil)
+            verifier.pageSize = 4  // the page ends exactly with the genuine record 4
+            let report = try await verifier.verify(chain: chain)
+            #expect(report.breaks.first?.kind == .inserted, "\(report.lines)")
+            #expect(report.breaks.first?.sequence == 4)
+        }
+    }
+}
