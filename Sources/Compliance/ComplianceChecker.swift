@@ -212,6 +212,7 @@ public struct ComplianceChecker: MessageHandler {
             }
         }
         if let finding = Rules.payrollBasis(fact, parameters: parameters) { evaluation.findings.append(finding) }
+        if let finding = Rules.highRiskJurisdiction(fact, parameters: parameters) { evaluation.findings.append(finding) }
 
         // Hold policy: first payment to a new counterparty; large amounts.
         if fact.direction == .outflow, let counterparty = fact.creditor.counterpartyKey {

@@ -110,6 +110,9 @@ public struct ComplianceParameters: Sendable, Hashable {
     public var personPaymentBasisThreshold: Decimal = 50_000
     /// R-TAX-4: the incidental-income rate for red packets to non-employees.
     public var redPacketTaxRate = Decimal(string: "0.20")!
+    /// Detector: ISO 3166 country codes of high-risk jurisdictions (e.g. the FATF call-for-action list); a
+    /// counterparty bank (BIC) there raises a warning. Empty by default: the list is the bank's policy.
+    public var highRiskCountries: Set<String> = []
     /// Holds.
     public var holds = HoldPolicy()
     /// The command types that get exactly one verdict (cleared or hold placed).
@@ -169,7 +172,7 @@ extension ComplianceParameters {
     ///  "duplicateWindowSeconds": 86400, "personPaymentBasisThreshold": "50000", "redPacketTaxRate": "0.20",
     ///  "holds": {"onScreeningHit": true, "onErrorFinding": true, "amountThreshold": "5000000",
     ///            "onNewCounterparty": false, "fourEyes": false, "expirySeconds": 259200},
-    ///  "screenedTypes": ["payments.transfer.request.v1", "payments.batch.request.v1"]}
+    ///  "screenedTypes": ["payments.transfer.request.v1", "payments.batch.request.v1"], "highRiskCountries": ["KP"]}
     /// ```
     /// - Parameters:
     ///   - bytes: The file's content.
@@ -191,7 +194,7 @@ extension ComplianceParameters {
         let known: Set<String> = [
             "cash", "legalPersonTransfer", "naturalPersonDomestic", "naturalPersonCrossBorder", "usdRates", "exemptions",
             "reportDeadlineWorkingDays", "structuring", "fxAnnualQuotaUSD", "ecnyTierCaps", "duplicateWindowSeconds",
-            "personPaymentBasisThreshold", "redPacketTaxRate", "holds", "screenedTypes",
+            "personPaymentBasisThreshold", "redPacketTaxRate", "holds", "screenedTypes", "highRiskCountries",
         ]
         for key in root.keys where !known.contains(key) {
             throw FileError(message: "unknown member '\(key)' in the parameters file")
@@ -264,6 +267,13 @@ extension ComplianceParameters {
             if let v = object["expirySeconds"] {
                 parameters.holds.expirySeconds = try integer(v, "holds.expirySeconds", range: 1...(366 * 86400))
             }
+        }
+        if let value = root["highRiskCountries"] {
+            let codes = try strings(value, "highRiskCountries")
+            for code in codes where code.utf8.count != 2 || !code.utf8.allSatisfy({ (0x41...0x5A).contains($0) }) {
+                throw FileError(message: "'highRiskCountries' must hold ISO 3166 alpha-2 codes such as \"KP\"")
+            }
+            parameters.highRiskCountries = Set(codes)
         }
         if let value = root["screenedTypes"] {
             parameters.screenedTypes = Set(try strings(value, "screenedTypes"))

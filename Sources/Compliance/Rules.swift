@@ -156,4 +156,18 @@ public enum Rules {
                 "taxWithheld": ComplianceEvents.amount(fact.taxWithheld),
             ])
     }
+
+    /// Detector (REFERENCE §2, high-risk jurisdictions): the other party's bank is a BIC in a configured country.
+    public static func highRiskJurisdiction(_ fact: TransactionFact, parameters: ComplianceParameters) -> Finding? {
+        guard !parameters.highRiskCountries.isEmpty else { return nil }
+        let (role, party) = fact.direction == .outflow ? ("creditor", fact.creditor) : ("debtor", fact.debtor)
+        guard let agent = party.agent, let bic = try? BIC(agent) else { return nil }
+        let country = String(bic.countryCode)
+        guard parameters.highRiskCountries.contains(country) else { return nil }
+        var evidence: JSONObject = ["country": .string(country), "party": .string(role), "amount": ComplianceEvents.amount(fact.amount)]
+        if let line = fact.lineSequence { evidence["lineSequence"] = .number(JSONNumber(line)) }
+        return Finding(
+            rule: "AML-DET-HIGH-RISK-JURISDICTION", severity: .warning,
+            summary: "the counterparty's bank is in a high-risk jurisdiction", evidence: evidence)
+    }
 }
