@@ -14,11 +14,11 @@ public enum ContractsCheck {
         public var isSuccess: Bool
     }
 
-    /// The typed payload decoders of every message type this binary knows: HubContracts' own and the domains'.
+    /// The typed payload decoders of every message type this binary knows: HubContracts' own (the adapters' and
+    /// compliance's messages) and the domains'. A message's owner decodes it: payments also carries decoders for the
+    /// adapter and compliance messages it consumes, which never replace the owners' stricter ones.
     public static var payloadDecoders: [String: ContractChecker.PayloadDecoder] {
-        var decoders = ContractChecker.builtInPayloadDecoders
-        for (type, decode) in PaymentsContracts.payloadDecoders { decoders[type] = decode }
-        return decoders
+        ContractChecker.builtInPayloadDecoders.merging(PaymentsContracts.payloadDecoders) { owner, _ in owner }
     }
 
     /// Runs the check.

@@ -162,7 +162,15 @@ struct AuditSinkIntegrationTests {
             // PostgreSQL alone: the same rows COPYed in batches of 256 into a scratch table.
             let rows = try await AuditTestSupport.records(pool, chain: chain, messageIDs: messages.prefix(256).compactMap(\.properties.messageID))
             let scratch = try SQLIdentifier("audit_rate_\(UUID().uuidString.prefix(8).lowercased())")
-            try await pool.query("CREATE TABLE public.\(scratch) (LIKE audit.records)")
+            // Its own column list, not LIKE audit.records: LIKE locks the partitioned parent, which deadlocked with
+            // another test's partition drop running at the same time.
+            try await pool.query(
+                """
+                CREATE TABLE public.\(scratch) (chain text NOT NULL, seq bigint NOT NULL, received_at timestamptz NOT NULL,
+                    kind text NOT NULL, exchange text NOT NULL, routing_key text NOT NULL, properties bytea NOT NULL,
+                    body bytea NOT NULL, body_sm3 bytea NOT NULL, body_sealed boolean NOT NULL, redelivered boolean NOT NULL,
+                    prev_hash bytea NOT NULL, hash bytea NOT NULL)
+                """)
             let copyStart = ContinuousClock.now
             for _ in 0..<(count / 256) {
                 try await pool.withTransaction { transaction in

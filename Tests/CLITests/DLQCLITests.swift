@@ -15,7 +15,7 @@ struct DLQCLITests {
             """
             INSERT INTO hub.parked (queue, message_id, message_type, reason, error_code, attempts, original_exchange,
                 original_routing_key, first_failed_at, last_failed_at, body)
-            VALUES ('\(queue)', 'not-a-uuid', NULL, 'notJSON', 'malformedJSON', 1, 'hub.commands',
+            VALUES ('\(queue)', 'not-a-uuid', NULL, 'notJSON', 'malformedJSON', 1, 'hub.retry',
                 'cli.unbound.\(queue)', now(), now(), convert_to('garbage', 'UTF8'))
             RETURNING id
             """
@@ -39,7 +39,8 @@ struct DLQCLITests {
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("no parked message with id 999999999"))
 
-        // Its original route reaches no queue: the broker returns it, and it stays parked.
+        // Its original route reaches no queue (hub.retry is direct and no retry queue has that name; the taps bind
+        // `#` on hub.commands and hub.events, so those would route it): the broker returns it, and it stays parked.
         let redrive = try await CLI.run(["dlq", "redrive", String(id)], environment: environment)
         #expect(redrive.status == 1)
         #expect(redrive.stderr.contains("stay parked"))
@@ -75,7 +76,9 @@ extension CLI {
     static func psql(_ sql: String) throws -> String {
         let process = Process()
         process.executableURL = repositoryRoot.appending(path: "deploy/local/servers.sh")
-        process.arguments = ["psql", "-d", "huitong", "-tA", "-v", "ON_ERROR_STOP=1", "-c", sql]
+        // The database the binary under test uses (HUITONG_DATABASE_URL), not a fixed name.
+        let database = URLComponents(string: databaseURL)?.path.dropFirst().description ?? "huitong"
+        process.arguments = ["psql", "-d", database.isEmpty ? "huitong" : database, "-tA", "-v", "ON_ERROR_STOP=1", "-c", sql]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = out

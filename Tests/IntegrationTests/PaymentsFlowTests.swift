@@ -28,6 +28,19 @@ struct PaymentsFlowTests {
     @Test("Happy path on HVPS (R-PAY-1): gate, submit with a UUIDv4 UETR, ACSP then ACSC → one settlement; the relay publishes the flow")
     func hvpsHappyPath() async throws {
         try await PaymentsHarness.with(label: "hvps") { harness in
+          // The tap exists before anything is published: in a full test run, relays of other tests share the outbox
+          // and may publish this flow's rows before this test's own relay runs.
+          let tap = "test.payments-tap-\(harness.suffix)"
+          try await AMQPSupport.withCleanup(queues: [tap]) {
+            try await AMQPSupport.withConnection { connection in
+                try await connection.declare(Topology(
+                    queues: [Topology.Queue(name: tap)],
+                    bindings: [
+                        Topology.Binding(queue: tap, exchange: Topology.ExchangeName.events, routingKey: "payments.transfer.*"),
+                        Topology.Binding(queue: tap, exchange: Topology.ExchangeName.commands,
+                                         routingKey: "interbank.credit-transfer.submit"),
+                    ]))
+            }
             let request = try harness.transferRequest(clientRequestId: "hvps-\(harness.suffix)", amount: "60000.00")
             let flow = try #require(request.correlationID)
             try await harness.publish(request)
@@ -69,17 +82,7 @@ struct PaymentsFlowTests {
             ])
 
             // The relay publishes the flow's events to hub.events and the command to hub.commands.
-            let tap = "test.payments-tap-\(harness.suffix)"
-            try await AMQPSupport.withCleanup(queues: [tap]) {
-                try await AMQPSupport.withConnection { connection in
-                    try await connection.declare(Topology(
-                        queues: [Topology.Queue(name: tap)],
-                        bindings: [
-                            Topology.Binding(queue: tap, exchange: Topology.ExchangeName.events, routingKey: "payments.transfer.*"),
-                            Topology.Binding(queue: tap, exchange: Topology.ExchangeName.commands,
-                                             routingKey: "interbank.credit-transfer.submit"),
-                        ]))
-                }
+            do {
                 let relay = OutboxRelay(
                     configuration: OutboxRelay.Configuration(name: "payments-test-relay"), pool: harness.pool,
                     publisher: harness.publisher, logger: PaymentsHarness.logger)
@@ -102,6 +105,7 @@ struct PaymentsFlowTests {
                 #expect(seen == [T.transferAccepted, T.transferPendingCompliance, T.interbankSubmit,
                                  T.transferExecuting, T.transferSettled])
             }
+          }
         }
     }
 
