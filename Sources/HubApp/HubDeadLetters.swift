@@ -1,6 +1,6 @@
 import Foundation
 import HubAMQP
-public import HubCore
+import HubCore
 public import HubRuntime
 import HubStore
 public import Logging

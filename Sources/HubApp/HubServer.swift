@@ -129,6 +129,9 @@ public struct HubServer: Sendable {
             ),
         ]
         services += Self.runtimeServices(parts: parts, publisher: publisher, amqp: amqp, pool: pool, logger: logger)
+        if parts.contains(where: { !$0.parts.handlers.isEmpty }) {
+            services.append(InboxPruner(configuration: .init(window: configuration.inboxRetention), pool: pool, logger: logger))
+        }
         services += parts.flatMap(\.parts.services)
         services.append(application)
         var groupConfiguration = ServiceGroupConfiguration(

@@ -79,5 +79,14 @@ public enum RuntimeMigrations {
                 );
                 """
         ),
+        Migration(
+            component: "hub",
+            version: 4,
+            name: "inbox retention index",
+            sql: """
+                -- The InboxPruner deletes rows older than the deduplication window by receive time.
+                CREATE INDEX inbox_received_at ON hub.inbox (received_at);
+                """
+        ),
     ]
 }

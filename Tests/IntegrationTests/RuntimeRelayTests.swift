@@ -144,6 +144,29 @@ struct RuntimeRelayTests {
     }
 }
 
+extension RuntimeRelayTests {
+    @Test func inboxPrunerForgetsOnlyIdsOlderThanTheWindow() async throws {
+        try await RuntimeHarness.with(label: "inbox-prune") { harness in
+            let old = UUID()
+            let recent = UUID()
+            try await harness.pool.query(
+                """
+                INSERT INTO hub.inbox (consumer, message_id, received_at) VALUES \
+                (\(harness.queue), \(old), now() - interval '31 days'), (\(harness.queue), \(recent), now() - interval '29 days')
+                """)
+            let pruner = InboxPruner(
+                configuration: InboxPruner.Configuration(window: .seconds(30 * 86_400), chunk: 1),
+                pool: harness.pool, logger: RuntimeSupport.logger)
+            // Other tests' rows are recent, so the pruner deletes at least ours and nothing recent.
+            try await pruner.prune()
+            let remaining = try await harness.pool.query(
+                "SELECT message_id FROM hub.inbox WHERE consumer = \(harness.queue)"
+            ).rows.map { try $0.decode(UUID.self, at: 0) }
+            #expect(remaining == [recent])
+        }
+    }
+}
+
 /// The outbox lane of a key, as the runtime computes it (FNV-1a 64 modulo 64), for rows inserted by hand.
 enum OutboxTestLane {
     static func lane(for key: String) -> Int {

@@ -1,6 +1,6 @@
 public import Configuration
 import Foundation
-public import Logging
+import Logging
 
 extension HubConfiguration {
     /// The configuration keys and the environment variables they map to.
@@ -17,6 +17,7 @@ extension HubConfiguration {
     /// | `huitong.log.level` | `HUITONG_LOG_LEVEL` | trace…critical | `info` |
     /// | `huitong.http.tls-certificate` | `HUITONG_HTTP_TLS_CERTIFICATE` | PEM file | none (plain HTTP, loopback only) |
     /// | `huitong.http.tls-key` | `HUITONG_HTTP_TLS_KEY` | PEM file, secret | none |
+    /// | `huitong.inbox.retention-days` | `HUITONG_INBOX_RETENTION_DAYS` | 1–3650 | `30` |
     public enum Key {
         /// Broker URL.
         public static let amqpURL = "huitong.amqp.url"
@@ -38,6 +39,8 @@ extension HubConfiguration {
         public static let tlsCertificate = "huitong.http.tls-certificate"
         /// HTTPS private key (PEM file).
         public static let tlsKey = "huitong.http.tls-key"
+        /// Days a handled message id stays in `hub.inbox`.
+        public static let inboxRetentionDays = "huitong.inbox.retention-days"
     }
 
     /// Reads the configuration, validating every value.
@@ -65,6 +68,12 @@ extension HubConfiguration {
         }
         shutdownTimeout = try Self.seconds(reader, Key.shutdownTimeout) ?? shutdownTimeout
         connectTimeout = try Self.seconds(reader, Key.connectTimeout) ?? connectTimeout
+        if let value = Self.read(reader, Key.inboxRetentionDays) {
+            guard let days = Int(value), (1...3650).contains(days) else {
+                throw HubAppError.invalidConfiguration(key: Key.inboxRetentionDays, "must be a whole number of days from 1 to 3650")
+            }
+            inboxRetention = .seconds(Int64(days) * 86_400)
+        }
         if let value = Self.read(reader, Key.logLevel) {
             guard let level = Logger.Level(rawValue: value.lowercased()) else {
                 throw HubAppError.invalidConfiguration(

@@ -32,6 +32,8 @@ public struct HubConfiguration: Sendable {
     public var tlsCertificate: String?
     /// The PEM private key for HTTPS.
     public var tlsKey: String?
+    /// How long consumers remember a handled message id (`hub.inbox` rows older than this are pruned).
+    public var inboxRetention: Duration = .seconds(30 * 86_400)
     /// Where the values came from (options, then environment): roles read their own keys through it.
     /// A configuration made in code reads the environment only.
     public var reader: ConfigReader = ConfigReader(providers: [EnvironmentVariablesProvider()])

@@ -1,5 +1,5 @@
 public import HubCore
-public import HubRuntime
+import HubRuntime
 import SampleService
 
 /// A role a `huitong serve` process can run: a domain service, an adapter, a tap, the gateway.
