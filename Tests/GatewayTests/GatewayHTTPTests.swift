@@ -313,6 +313,8 @@ struct GatewayHTTPTests {
                 id: MessageID.generate().description, type: "payments.transfer.settled.v1", time: "2026-11-22T10:00:05Z",
                 correlationID: correlation, enterpriseID: Self.enterprise, envelope: .object([:])),
         ]
+        let unmaskedEvents = try await TapQueue.start("unmasked", bindings: [("hub.events", "gateway.audit.unmasked")])
+        defer { Task { await unmaskedEvents.stop() } }
         try await GatewayHarness.run(querying: TestFlowQuerying(records: records)) { gateway in
             let secret = [UInt8](repeating: 3, count: 32)
             try await gateway.store.add(
@@ -344,6 +346,17 @@ struct GatewayHTTPTests {
             let unmasked = try await gateway.send(.get, "/v1/audit?enterpriseId=\(Self.enterprise)&unmask=true", signer: unmasker)
             #expect(unmasked.status == .ok)
             #expect(unmasked.json?["messages"]?.arrayValue?.first?["envelope"] == .object([:]))
+            // The unmasked read itself is on the audit stream (R-SEC-3: actor, action, object), with its filters.
+            let recorded = await unmaskedEvents.wait { $0.envelope?.data["partnerId"]?.stringValue == unmasker.partner }
+            let event = try #require(recorded.first?.envelope)
+            #expect(event.data["records"] == .number(JSONNumber(3)))
+            #expect(event.data["filters"]?["enterpriseId"]?.stringValue == Self.enterprise)
+            let (decoded, json) = try GatewaySupport.validator.decode(recorded[0].body)
+            try GatewaySupport.validator.validate(decoded, json: json)
+            // A masked read is not recorded as unmasked.
+            #expect(await unmaskedEvents.wait(timeout: .milliseconds(300)) {
+                $0.envelope?.data["partnerId"]?.stringValue == reviewer.partner
+            }.isEmpty)
             // A bad filter is a 422 naming the parameter (R-ID-2 check character).
             let badUSCC = try await gateway.send(.get, "/v1/audit?enterpriseId=91320500MA1Q7H2K3B", signer: reviewer)
             #expect(badUSCC.status == .unprocessableContent)

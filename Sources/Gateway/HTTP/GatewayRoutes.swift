@@ -420,10 +420,46 @@ public struct GatewayRoutes: Sendable {
         let finalQuery = query
         let page = try await self.query { try await querying.search(finalQuery, unmasked: unmask) }
         if unmask {
-            logger.info(
-                "unmasked audit query", metadata: ["gateway.partner": "\(partner.id)", "gateway.records": "\(page.records.count)"])
+            // Fail closed: unmasked records leave only after the access itself is on the audit stream (confirmed).
+            try await recordUnmaskedRead(partner: partner, query: finalQuery, records: page.records.count)
         }
         return jsonResponse(.ok, Self.pageDocument(page))
+    }
+}
+
+extension GatewayRoutes {
+    /// The event type of an unmasked audit read.
+    public static let unmaskedEventType = "gateway.audit.unmasked.v1"
+
+    /// Publishes `gateway.audit.unmasked.v1` with a confirm; a failure refuses the read (503).
+    func recordUnmaskedRead(partner: Partner, query: AuditQuery, records: Int) async throws {
+        var filters: JSONObject = ["limit": .number(JSONNumber(query.limit))]
+        if let value = query.correlationID { filters["correlationId"] = .string(UUIDText.format(value)) }
+        if let value = query.enterpriseID { filters["enterpriseId"] = .string(value) }
+        if let value = query.type { filters["type"] = .string(value) }
+        if let value = query.partnerID { filters["partnerId"] = .string(value) }
+        if let value = query.since { filters["since"] = .string(Timestamp(value).text) }
+        if let value = query.until { filters["until"] = .string(Timestamp(value).text) }
+        if let value = query.cursor { filters["cursor"] = .string(value) }
+        let type = try MessageType(Self.unmaskedEventType)
+        let envelope = try Envelope(
+            source: "urn:huitong:gateway", type: type, dataSchema: ContractValidator.schemaID(for: type),
+            data: [
+                "partnerId": .string(partner.id.value), "records": .number(JSONNumber(records)),
+                "filters": .object(filters),
+            ],
+            partnerID: partner.id)
+        let message = AMQPMessage(envelope: envelope, exchange: Topology.ExchangeName.events, mandatory: true)
+        let publisher = self.publisher
+        do {
+            try await withDeadline(configuration.publishTimeout) { try await publisher.publish(message) }
+        } catch {
+            logger.info("unmasked read not recorded; refused", metadata: ["error.type": "\(Self.label(error))"])
+            throw GatewayProblem.unavailable(
+                "unmask-unrecorded", "GW-READ-4", "the unmasked read could not be recorded in the audit stream",
+                retryAfter: configuration.retryAfterSeconds)
+        }
+        logger.info("unmasked audit query", metadata: ["gateway.partner": "\(partner.id)", "gateway.records": "\(records)"])
     }
 }
 
