@@ -334,6 +334,13 @@ struct GatewayHTTPTests {
             #expect(flow.status == .ok)
             #expect(flow.json?["messages"]?.arrayValue?.count == 2)
             #expect(flow.json?["nextCursor"]?.stringValue == "2")
+            let secondPage = try await gateway.send(.get, "/v1/flows/\(correlation)?limit=2&cursor=2", signer: owner)
+            #expect(secondPage.json?["messages"]?.arrayValue?.count == 1)
+            // Another partner sees neither the flow nor a later page of it (a cursor does not skip the check).
+            #expect(try await gateway.send(.get, "/v1/flows/\(correlation)", signer: stranger).status == .notFound)
+            #expect(try await gateway.send(.get, "/v1/flows/\(correlation)?cursor=1", signer: stranger).status == .notFound)
+            // A reviewer sees any flow.
+            #expect(try await gateway.send(.get, "/v1/flows/\(correlation)", signer: reviewer).status == .ok)
 
             // GW-AUTHZ-3: partners may not search the audit records; GW-AUTHZ-4: unmask needs its own grant.
             #expect(try await gateway.send(.get, "/v1/audit?enterpriseId=\(Self.enterprise)", signer: owner).status == .forbidden)

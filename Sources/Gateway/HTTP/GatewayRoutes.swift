@@ -323,11 +323,12 @@ public struct GatewayRoutes: Sendable {
         let (limit, cursor) = try pageParameters(request)
         let page = try await query { try await querying.messages(correlationId: correlation, limit: limit, cursor: cursor, unmasked: false) }
         if !partner.grants.isReviewer {
-            // A partner sees only flows it started: the flow's first message carries its partnerid.
-            guard let first = page.records.first, cursor != nil || first.partnerID == partner.id.value else {
-                return notFound("no flow with this correlation id is visible to the partner")
-            }
-            if cursor == nil, page.records.first?.partnerID != partner.id.value {
+            // A partner sees only flows it started: the flow's first message carries its partnerid. Checked on the
+            // first page whatever page is asked for, so a cursor cannot skip the check.
+            let head = cursor == nil
+                ? page
+                : try await query { try await querying.messages(correlationId: correlation, limit: 1, cursor: nil, unmasked: false) }
+            guard head.records.first?.partnerID == partner.id.value else {
                 return notFound("no flow with this correlation id is visible to the partner")
             }
         }
