@@ -32,6 +32,7 @@ struct ServeProcessTests {
             "HUITONG_DATABASE_URL": GatewaySupport.databaseURL,
             "HUITONG_GATEWAY_MASTER_KEY": String(repeating: "42", count: 32),
             "HUITONG_GATEWAY_AMQP_INGRESS": "off",
+            "HUITONG_GATEWAY_MAX_BODY_BYTES": "4096",
             "HUITONG_LOG_LEVEL": "warning",
         ]
         process.currentDirectoryURL = GatewaySupport.repositoryRoot
@@ -75,6 +76,20 @@ struct ServeProcessTests {
         #expect(response.stdout.hasSuffix("\n202"), "\(response.stdout)")
         let delivered = await tap.wait { $0.properties.messageID == envelope.id.description }
         #expect(delivered.first?.envelope?.partnerID?.value == id)
+
+        // A chunked body (no Content-Length) over the limit is cut off while it is read: 413 (GW-LIMIT-1).
+        let big = FileManager.default.temporaryDirectory.appendingPathComponent("gw-big-\(UUID().uuidString).json")
+        try Data(repeating: 0x20, count: 10_000).write(to: big)
+        defer { try? FileManager.default.removeItem(at: big) }
+        var chunked = ["-sS", "-X", "POST", "-w", "\n%{http_code}", "--data-binary", "@\(big.path)",
+                       "-H", "Transfer-Encoding: chunked", "-H", "Content-Type: application/cloudevents+json"]
+        for (name, value) in try signer.headers(method: "POST", target: "/v1/messages", body: [UInt8]()) {
+            chunked += ["-H", "\(name): \(value)"]
+        }
+        chunked.append("http://127.0.0.1:\(served)/v1/messages")
+        let tooLarge = try await runProcess("/usr/bin/curl", chunked)
+        #expect(tooLarge.stdout.hasSuffix("\n413"), "\(tooLarge.stdout)")
+        #expect(tooLarge.stdout.contains("GW-LIMIT-1"))
 
         // Graceful stop on SIGTERM (the process we started, by its own handle).
         process.terminate()
