@@ -315,7 +315,8 @@ struct GatewayHTTPTests {
         ]
         let unmaskedEvents = try await TapQueue.start("unmasked", bindings: [("hub.events", "gateway.audit.unmasked")])
         defer { Task { await unmaskedEvents.stop() } }
-        try await GatewayHarness.run(querying: TestFlowQuerying(records: records)) { gateway in
+        let querying = TestFlowQuerying(records: records)
+        try await GatewayHarness.run(querying: querying) { gateway in
             let secret = [UInt8](repeating: 3, count: 32)
             try await gateway.store.add(
                 id: try PartnerID(partnerID), name: partnerID, grants: Self.grants, credential: .hmacSM3(secret: secret))
@@ -364,6 +365,11 @@ struct GatewayHTTPTests {
             #expect(await unmaskedEvents.wait(timeout: .milliseconds(300)) {
                 $0.envelope?.data["partnerId"]?.stringValue == reviewer.partner
             }.isEmpty)
+            // The audit library is told who reads, and unmasks only for the audit:unmask holder.
+            let calls = querying.calls.all
+            #expect(calls.contains { $0.reader == unmasker.partner && $0.unmasked })
+            #expect(calls.filter(\.unmasked).allSatisfy { $0.reader == unmasker.partner })
+            #expect(calls.contains { $0.reader == owner.partner && !$0.unmasked })
             // A bad filter is a 422 naming the parameter (R-ID-2 check character).
             let badUSCC = try await gateway.send(.get, "/v1/audit?enterpriseId=91320500MA1Q7H2K3B", signer: reviewer)
             #expect(badUSCC.status == .unprocessableContent)

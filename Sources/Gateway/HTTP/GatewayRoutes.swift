@@ -260,12 +260,12 @@ public struct GatewayRoutes: Sendable {
         }
         trace.messageID = messageID.description
         let unmasked = false
-        let record = try await query { try await querying.message(id: messageID, unmasked: unmasked) }
+        let record = try await query { try await querying.message(id: messageID, unmasked: unmasked, reader: partner.id.value) }
         guard let record, partner.grants.isReviewer || record.partnerID == partner.id.value else {
             return notFound("no message with this id is visible to the partner")
         }
         let correlation = record.correlationID.flatMap { UUID(uuidString: $0) } ?? messageID.uuid
-        let page = try await query { try await querying.messages(correlationId: correlation, limit: 500, cursor: nil, unmasked: false) }
+        let page = try await query { try await querying.messages(correlationId: correlation, limit: 500, cursor: nil, unmasked: false, reader: partner.id.value) }
         let later = page.records.drop { $0.id != record.id }.dropFirst()
         let status = later.last.map { Self.status(ofEventType: $0.type) } ?? "received"
         return jsonResponse(
@@ -321,13 +321,13 @@ public struct GatewayRoutes: Sendable {
                 ])
         }
         let (limit, cursor) = try pageParameters(request)
-        let page = try await query { try await querying.messages(correlationId: correlation, limit: limit, cursor: cursor, unmasked: false) }
+        let page = try await query { try await querying.messages(correlationId: correlation, limit: limit, cursor: cursor, unmasked: false, reader: partner.id.value) }
         if !partner.grants.isReviewer {
             // A partner sees only flows it started: the flow's first message carries its partnerid. Checked on the
             // first page whatever page is asked for, so a cursor cannot skip the check.
             let head = cursor == nil
                 ? page
-                : try await query { try await querying.messages(correlationId: correlation, limit: 1, cursor: nil, unmasked: false) }
+                : try await query { try await querying.messages(correlationId: correlation, limit: 1, cursor: nil, unmasked: false, reader: partner.id.value) }
             guard head.records.first?.partnerID == partner.id.value else {
                 return notFound("no flow with this correlation id is visible to the partner")
             }
@@ -388,7 +388,7 @@ public struct GatewayRoutes: Sendable {
             throw GatewayProblem.forbidden("unmask-not-granted", "GW-AUTHZ-4", "unmasked audit data needs the audit:unmask grant")
         }
         let (limit, cursor) = try pageParameters(request)
-        var query = AuditQuery(limit: limit, cursor: cursor)
+        var query = FlowSearch(limit: limit, cursor: cursor)
         func invalid(_ name: String, _ rule: String, _ message: String) -> GatewayProblem {
             .invalid(
                 "invalid-parameter", rule, "\(name): \(message)",
@@ -419,7 +419,7 @@ public struct GatewayRoutes: Sendable {
             query.until = time.date
         }
         let finalQuery = query
-        let page = try await self.query { try await querying.search(finalQuery, unmasked: unmask) }
+        let page = try await self.query { try await querying.search(finalQuery, unmasked: unmask, reader: partner.id.value) }
         if unmask {
             // Fail closed: unmasked records leave only after the access itself is on the audit stream (confirmed).
             try await recordUnmaskedRead(partner: partner, query: finalQuery, records: page.records.count)
@@ -433,7 +433,7 @@ extension GatewayRoutes {
     public static let unmaskedEventType = "gateway.audit.unmasked.v1"
 
     /// Publishes `gateway.audit.unmasked.v1` with a confirm; a failure refuses the read (503).
-    func recordUnmaskedRead(partner: Partner, query: AuditQuery, records: Int) async throws {
+    func recordUnmaskedRead(partner: Partner, query: FlowSearch, records: Int) async throws {
         var filters: JSONObject = ["limit": .number(JSONNumber(query.limit))]
         if let value = query.correlationID { filters["correlationId"] = .string(UUIDText.format(value)) }
         if let value = query.enterpriseID { filters["enterpriseId"] = .string(value) }
