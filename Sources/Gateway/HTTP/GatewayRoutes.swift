@@ -410,12 +410,12 @@ public struct GatewayRoutes: Sendable {
             guard (try? PartnerID(String(value))) != nil else { throw invalid("partnerId", "CE-partnerid", "not a partner id") }
             query.partnerID = String(value)
         }
-        if let value = parameters["since"] {
-            guard let time = try? Timestamp(rfc3339: String(value)) else { throw invalid("since", "CE-time", "not RFC 3339 with offset") }
+        if let value = parameters["from"] {
+            guard let time = try? Timestamp(rfc3339: String(value)) else { throw invalid("from", "CE-time", "not RFC 3339 with offset") }
             query.since = time.date
         }
-        if let value = parameters["until"] {
-            guard let time = try? Timestamp(rfc3339: String(value)) else { throw invalid("until", "CE-time", "not RFC 3339 with offset") }
+        if let value = parameters["to"] {
+            guard let time = try? Timestamp(rfc3339: String(value)) else { throw invalid("to", "CE-time", "not RFC 3339 with offset") }
             query.until = time.date
         }
         let finalQuery = query
@@ -439,8 +439,8 @@ extension GatewayRoutes {
         if let value = query.enterpriseID { filters["enterpriseId"] = .string(value) }
         if let value = query.type { filters["type"] = .string(value) }
         if let value = query.partnerID { filters["partnerId"] = .string(value) }
-        if let value = query.since { filters["since"] = .string(Timestamp(value).text) }
-        if let value = query.until { filters["until"] = .string(Timestamp(value).text) }
+        if let value = query.since { filters["from"] = .string(Timestamp(value).text) }
+        if let value = query.until { filters["to"] = .string(Timestamp(value).text) }
         if let value = query.cursor { filters["cursor"] = .string(value) }
         let type = try MessageType(Self.unmaskedEventType)
         let envelope = try Envelope(

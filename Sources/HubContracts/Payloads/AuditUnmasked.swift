@@ -17,9 +17,9 @@ public struct AuditUnmasked: Sendable, Hashable, Codable {
         /// The partner whose messages were read.
         public var partnerId: PartnerID?
         /// From.
-        public var since: Timestamp?
+        public var from: Timestamp?
         /// To.
-        public var until: Timestamp?
+        public var to: Timestamp?
         /// Page size.
         public var limit: Int?
         /// Page cursor.
@@ -31,20 +31,20 @@ public struct AuditUnmasked: Sendable, Hashable, Codable {
         ///   - enterpriseId: Enterprise.
         ///   - type: Type.
         ///   - partnerId: Partner.
-        ///   - since: From.
-        ///   - until: To.
+        ///   - from: From.
+        ///   - to: To.
         ///   - limit: Page size.
         ///   - cursor: Cursor.
         public init(
             correlationId: String? = nil, enterpriseId: USCC? = nil, type: MessageType? = nil, partnerId: PartnerID? = nil,
-            since: Timestamp? = nil, until: Timestamp? = nil, limit: Int? = nil, cursor: String? = nil
+            from: Timestamp? = nil, to: Timestamp? = nil, limit: Int? = nil, cursor: String? = nil
         ) {
             self.correlationId = correlationId
             self.enterpriseId = enterpriseId
             self.type = type
             self.partnerId = partnerId
-            self.since = since
-            self.until = until
+            self.from = from
+            self.to = to
             self.limit = limit
             self.cursor = cursor
         }
