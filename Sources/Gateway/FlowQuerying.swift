@@ -63,7 +63,7 @@ public struct FlowPage: Sendable {
 }
 
 /// Filters of `GET /v1/audit`.
-public struct AuditQuery: Sendable, Hashable {
+public struct FlowSearch: Sendable, Hashable {
     /// Only this flow.
     public var correlationID: UUID?
     /// Only this enterprise.
@@ -107,7 +107,8 @@ public struct AuditQuery: Sendable, Hashable {
 }
 
 /// What the gateway's read endpoints need from the audit sink's query library. The integrator backs it with the
-/// audit library; the gateway never stores messages itself.
+/// audit library; the gateway never stores messages itself. `reader` is the calling partner's id, so that the audit
+/// library's access record names who read (R-SEC-3: actor).
 public protocol FlowQuerying: Sendable {
     /// The messages of one flow in arrival order.
     /// - Parameters:
@@ -115,23 +116,26 @@ public protocol FlowQuerying: Sendable {
     ///   - limit: Page size.
     ///   - cursor: Cursor from a previous page.
     ///   - unmasked: Whether sensitive fields are shown in clear (only for `audit:unmask`).
+    ///   - reader: The calling partner's id.
     /// - Returns: The page.
     /// - Throws: Query errors (the gateway answers 503).
-    func messages(correlationId: UUID, limit: Int, cursor: String?, unmasked: Bool) async throws -> FlowPage
+    func messages(correlationId: UUID, limit: Int, cursor: String?, unmasked: Bool, reader: String) async throws -> FlowPage
     /// One message by id.
     /// - Parameters:
     ///   - id: The message id.
     ///   - unmasked: Whether sensitive fields are shown in clear.
+    ///   - reader: The calling partner's id.
     /// - Returns: The record, or nil.
     /// - Throws: Query errors.
-    func message(id: MessageID, unmasked: Bool) async throws -> FlowRecord?
+    func message(id: MessageID, unmasked: Bool, reader: String) async throws -> FlowRecord?
     /// A reviewer's search.
     /// - Parameters:
     ///   - query: The filters.
     ///   - unmasked: Whether sensitive fields are shown in clear.
+    ///   - reader: The calling partner's id.
     /// - Returns: The page.
     /// - Throws: Query errors.
-    func search(_ query: AuditQuery, unmasked: Bool) async throws -> FlowPage
+    func search(_ query: FlowSearch, unmasked: Bool, reader: String) async throws -> FlowPage
 }
 
 /// Reports that no audit query is wired (until the integrator connects the audit library): the read endpoints
@@ -142,11 +146,13 @@ public struct UnavailableFlowQuerying: FlowQuerying {
     /// Creates it.
     public init() {}
     /// Throws ``NotWired``.
-    public func messages(correlationId: UUID, limit: Int, cursor: String?, unmasked: Bool) async throws -> FlowPage {
+    public func messages(correlationId: UUID, limit: Int, cursor: String?, unmasked: Bool, reader: String) async throws
+        -> FlowPage
+    {
         throw NotWired()
     }
     /// Throws ``NotWired``.
-    public func message(id: MessageID, unmasked: Bool) async throws -> FlowRecord? { throw NotWired() }
+    public func message(id: MessageID, unmasked: Bool, reader: String) async throws -> FlowRecord? { throw NotWired() }
     /// Throws ``NotWired``.
-    public func search(_ query: AuditQuery, unmasked: Bool) async throws -> FlowPage { throw NotWired() }
+    public func search(_ query: FlowSearch, unmasked: Bool, reader: String) async throws -> FlowPage { throw NotWired() }
 }

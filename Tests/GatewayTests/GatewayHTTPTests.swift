@@ -313,7 +313,10 @@ struct GatewayHTTPTests {
                 id: MessageID.generate().description, type: "payments.transfer.settled.v1", time: "2026-11-22T10:00:05Z",
                 correlationID: correlation, enterpriseID: Self.enterprise, envelope: .object([:])),
         ]
-        try await GatewayHarness.run(querying: TestFlowQuerying(records: records)) { gateway in
+        let unmaskedEvents = try await TapQueue.start("unmasked", bindings: [("hub.events", "gateway.audit.unmasked")])
+        defer { Task { await unmaskedEvents.stop() } }
+        let querying = TestFlowQuerying(records: records)
+        try await GatewayHarness.run(querying: querying) { gateway in
             let secret = [UInt8](repeating: 3, count: 32)
             try await gateway.store.add(
                 id: try PartnerID(partnerID), name: partnerID, grants: Self.grants, credential: .hmacSM3(secret: secret))
@@ -332,6 +335,13 @@ struct GatewayHTTPTests {
             #expect(flow.status == .ok)
             #expect(flow.json?["messages"]?.arrayValue?.count == 2)
             #expect(flow.json?["nextCursor"]?.stringValue == "2")
+            let secondPage = try await gateway.send(.get, "/v1/flows/\(correlation)?limit=2&cursor=2", signer: owner)
+            #expect(secondPage.json?["messages"]?.arrayValue?.count == 1)
+            // Another partner sees neither the flow nor a later page of it (a cursor does not skip the check).
+            #expect(try await gateway.send(.get, "/v1/flows/\(correlation)", signer: stranger).status == .notFound)
+            #expect(try await gateway.send(.get, "/v1/flows/\(correlation)?cursor=1", signer: stranger).status == .notFound)
+            // A reviewer sees any flow.
+            #expect(try await gateway.send(.get, "/v1/flows/\(correlation)", signer: reviewer).status == .ok)
 
             // GW-AUTHZ-3: partners may not search the audit records; GW-AUTHZ-4: unmask needs its own grant.
             #expect(try await gateway.send(.get, "/v1/audit?enterpriseId=\(Self.enterprise)", signer: owner).status == .forbidden)
@@ -344,6 +354,22 @@ struct GatewayHTTPTests {
             let unmasked = try await gateway.send(.get, "/v1/audit?enterpriseId=\(Self.enterprise)&unmask=true", signer: unmasker)
             #expect(unmasked.status == .ok)
             #expect(unmasked.json?["messages"]?.arrayValue?.first?["envelope"] == .object([:]))
+            // The unmasked read itself is on the audit stream (R-SEC-3: actor, action, object), with its filters.
+            let recorded = await unmaskedEvents.wait { $0.envelope?.data["partnerId"]?.stringValue == unmasker.partner }
+            let event = try #require(recorded.first?.envelope)
+            #expect(event.data["records"] == .number(JSONNumber(3)))
+            #expect(event.data["filters"]?["enterpriseId"]?.stringValue == Self.enterprise)
+            let (decoded, json) = try GatewaySupport.validator.decode(recorded[0].body)
+            try GatewaySupport.validator.validate(decoded, json: json)
+            // A masked read is not recorded as unmasked.
+            #expect(await unmaskedEvents.wait(timeout: .milliseconds(300)) {
+                $0.envelope?.data["partnerId"]?.stringValue == reviewer.partner
+            }.isEmpty)
+            // The audit library is told who reads, and unmasks only for the audit:unmask holder.
+            let calls = querying.calls.all
+            #expect(calls.contains { $0.reader == unmasker.partner && $0.unmasked })
+            #expect(calls.filter(\.unmasked).allSatisfy { $0.reader == unmasker.partner })
+            #expect(calls.contains { $0.reader == owner.partner && !$0.unmasked })
             // A bad filter is a 422 naming the parameter (R-ID-2 check character).
             let badUSCC = try await gateway.send(.get, "/v1/audit?enterpriseId=91320500MA1Q7H2K3B", signer: reviewer)
             #expect(badUSCC.status == .unprocessableContent)

@@ -1,5 +1,6 @@
 public import Foundation
 public import HubCore
+public import Logging
 
 /// The signature headers of one request, parsed but not yet verified.
 public struct SignatureClaim: Sendable {
@@ -22,16 +23,22 @@ public struct Authenticator: Sendable {
     let directory: any PartnerLookup
     let skew: Duration
     let now: @Sendable () -> Date
+    let logger: Logger?
 
     /// Creates an authenticator.
     /// - Parameters:
     ///   - directory: Where partners are looked up and nonces recorded.
     ///   - skew: The accepted clock difference either way (default 300 s).
     ///   - now: The clock (default the system clock).
-    public init(directory: any PartnerLookup, skew: Duration = .seconds(300), now: @escaping @Sendable () -> Date = { Date() }) {
+    ///   - logger: Where store failures are logged (default none).
+    public init(
+        directory: any PartnerLookup, skew: Duration = .seconds(300), now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger? = nil
+    ) {
         self.directory = directory
         self.skew = skew
         self.now = now
+        self.logger = logger
     }
 
     var skewSeconds: Double { Double(skew.components.seconds) + Double(skew.components.attoseconds) / 1e18 }
@@ -85,6 +92,10 @@ public struct Authenticator: Sendable {
         do {
             found = try await directory.partner(claim.partner)
         } catch {
+            // A wrong master key (sealed secrets that do not open) or an unreachable database: the operator's to fix.
+            logger?.info(
+                "partner look-up failed",
+                metadata: ["gateway.partner": "\(claim.partner)", "error.type": "\(error)"])
             throw .unavailable("store-unavailable", "GW-STORE-1", "the partner store is unavailable", retryAfter: 5)
         }
         guard let partner = found else {
@@ -125,6 +136,7 @@ public struct Authenticator: Sendable {
                 partner: claim.partner.value, nonce: claim.nonce,
                 expiresAt: claim.time.addingTimeInterval(skewSeconds + 1))
         } catch {
+            logger?.info("nonce store failed", metadata: ["error.type": "\(type(of: error))"])
             throw .unavailable("store-unavailable", "GW-STORE-1", "the nonce store is unavailable", retryAfter: 5)
         }
         guard fresh else {

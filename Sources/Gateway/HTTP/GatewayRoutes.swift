@@ -260,12 +260,12 @@ public struct GatewayRoutes: Sendable {
         }
         trace.messageID = messageID.description
         let unmasked = false
-        let record = try await query { try await querying.message(id: messageID, unmasked: unmasked) }
+        let record = try await query { try await querying.message(id: messageID, unmasked: unmasked, reader: partner.id.value) }
         guard let record, partner.grants.isReviewer || record.partnerID == partner.id.value else {
             return notFound("no message with this id is visible to the partner")
         }
         let correlation = record.correlationID.flatMap { UUID(uuidString: $0) } ?? messageID.uuid
-        let page = try await query { try await querying.messages(correlationId: correlation, limit: 500, cursor: nil, unmasked: false) }
+        let page = try await query { try await querying.messages(correlationId: correlation, limit: 500, cursor: nil, unmasked: false, reader: partner.id.value) }
         let later = page.records.drop { $0.id != record.id }.dropFirst()
         let status = later.last.map { Self.status(ofEventType: $0.type) } ?? "received"
         return jsonResponse(
@@ -321,13 +321,14 @@ public struct GatewayRoutes: Sendable {
                 ])
         }
         let (limit, cursor) = try pageParameters(request)
-        let page = try await query { try await querying.messages(correlationId: correlation, limit: limit, cursor: cursor, unmasked: false) }
+        let page = try await query { try await querying.messages(correlationId: correlation, limit: limit, cursor: cursor, unmasked: false, reader: partner.id.value) }
         if !partner.grants.isReviewer {
-            // A partner sees only flows it started: the flow's first message carries its partnerid.
-            guard let first = page.records.first, cursor != nil || first.partnerID == partner.id.value else {
-                return notFound("no flow with this correlation id is visible to the partner")
-            }
-            if cursor == nil, page.records.first?.partnerID != partner.id.value {
+            // A partner sees only flows it started: the flow's first message carries its partnerid. Checked on the
+            // first page whatever page is asked for, so a cursor cannot skip the check.
+            let head = cursor == nil
+                ? page
+                : try await query { try await querying.messages(correlationId: correlation, limit: 1, cursor: nil, unmasked: false, reader: partner.id.value) }
+            guard head.records.first?.partnerID == partner.id.value else {
                 return notFound("no flow with this correlation id is visible to the partner")
             }
         }
@@ -387,7 +388,7 @@ public struct GatewayRoutes: Sendable {
             throw GatewayProblem.forbidden("unmask-not-granted", "GW-AUTHZ-4", "unmasked audit data needs the audit:unmask grant")
         }
         let (limit, cursor) = try pageParameters(request)
-        var query = AuditQuery(limit: limit, cursor: cursor)
+        var query = FlowSearch(limit: limit, cursor: cursor)
         func invalid(_ name: String, _ rule: String, _ message: String) -> GatewayProblem {
             .invalid(
                 "invalid-parameter", rule, "\(name): \(message)",
@@ -409,21 +410,57 @@ public struct GatewayRoutes: Sendable {
             guard (try? PartnerID(String(value))) != nil else { throw invalid("partnerId", "CE-partnerid", "not a partner id") }
             query.partnerID = String(value)
         }
-        if let value = parameters["since"] {
-            guard let time = try? Timestamp(rfc3339: String(value)) else { throw invalid("since", "CE-time", "not RFC 3339 with offset") }
+        if let value = parameters["from"] {
+            guard let time = try? Timestamp(rfc3339: String(value)) else { throw invalid("from", "CE-time", "not RFC 3339 with offset") }
             query.since = time.date
         }
-        if let value = parameters["until"] {
-            guard let time = try? Timestamp(rfc3339: String(value)) else { throw invalid("until", "CE-time", "not RFC 3339 with offset") }
+        if let value = parameters["to"] {
+            guard let time = try? Timestamp(rfc3339: String(value)) else { throw invalid("to", "CE-time", "not RFC 3339 with offset") }
             query.until = time.date
         }
         let finalQuery = query
-        let page = try await self.query { try await querying.search(finalQuery, unmasked: unmask) }
+        let page = try await self.query { try await querying.search(finalQuery, unmasked: unmask, reader: partner.id.value) }
         if unmask {
-            logger.info(
-                "unmasked audit query", metadata: ["gateway.partner": "\(partner.id)", "gateway.records": "\(page.records.count)"])
+            // Fail closed: unmasked records leave only after the access itself is on the audit stream (confirmed).
+            try await recordUnmaskedRead(partner: partner, query: finalQuery, records: page.records.count)
         }
         return jsonResponse(.ok, Self.pageDocument(page))
+    }
+}
+
+extension GatewayRoutes {
+    /// The event type of an unmasked audit read.
+    public static let unmaskedEventType = "gateway.audit.unmasked.v1"
+
+    /// Publishes `gateway.audit.unmasked.v1` with a confirm; a failure refuses the read (503).
+    func recordUnmaskedRead(partner: Partner, query: FlowSearch, records: Int) async throws {
+        var filters: JSONObject = ["limit": .number(JSONNumber(query.limit))]
+        if let value = query.correlationID { filters["correlationId"] = .string(UUIDText.format(value)) }
+        if let value = query.enterpriseID { filters["enterpriseId"] = .string(value) }
+        if let value = query.type { filters["type"] = .string(value) }
+        if let value = query.partnerID { filters["partnerId"] = .string(value) }
+        if let value = query.since { filters["from"] = .string(Timestamp(value).text) }
+        if let value = query.until { filters["to"] = .string(Timestamp(value).text) }
+        if let value = query.cursor { filters["cursor"] = .string(value) }
+        let type = try MessageType(Self.unmaskedEventType)
+        let envelope = try Envelope(
+            source: "urn:huitong:gateway", type: type, dataSchema: ContractValidator.schemaID(for: type),
+            data: [
+                "partnerId": .string(partner.id.value), "records": .number(JSONNumber(records)),
+                "filters": .object(filters),
+            ],
+            partnerID: partner.id)
+        let message = AMQPMessage(envelope: envelope, exchange: Topology.ExchangeName.events, mandatory: true)
+        let publisher = self.publisher
+        do {
+            try await withDeadline(configuration.publishTimeout) { try await publisher.publish(message) }
+        } catch {
+            logger.info("unmasked read not recorded; refused", metadata: ["error.type": "\(Self.label(error))"])
+            throw GatewayProblem.unavailable(
+                "unmask-unrecorded", "GW-READ-4", "the unmasked read could not be recorded in the audit stream",
+                retryAfter: configuration.retryAfterSeconds)
+        }
+        logger.info("unmasked audit query", metadata: ["gateway.partner": "\(partner.id)", "gateway.records": "\(records)"])
     }
 }
 

@@ -180,7 +180,7 @@ public enum GatewaySetup {
         let recorder = RefusalRecorder(publisher: context.publisher, logger: context.logger)
         let routes = GatewayRoutes(
             configuration: configuration,
-            authenticator: Authenticator(directory: directory, skew: configuration.timestampSkew),
+            authenticator: Authenticator(directory: directory, skew: configuration.timestampSkew, logger: context.logger),
             limiter: RateLimiter(rate: configuration.rate, burst: configuration.burst),
             validator: validator, publisher: context.publisher, recorder: recorder, querying: querying,
             logger: context.logger)

@@ -122,6 +122,9 @@ public struct ContractChecker: Sendable {
         RequestRefused.messageType: { (envelope: Envelope) throws(ValidationError) in
             _ = try envelope.decodeData(as: RequestRefused.self)
         },
+        AuditUnmasked.messageType: { (envelope: Envelope) throws(ValidationError) in
+            _ = try envelope.decodeData(as: AuditUnmasked.self)
+        },
     ]
 
     /// The settings.

@@ -150,8 +150,17 @@ extension Delivery {
 /// (The integrator backs `FlowQuerying` with the audit library; this is not a second audit store.)
 struct TestFlowQuerying: FlowQuerying {
     let records: [FlowRecord]
+    /// Every (reader, unmasked) the gateway passed, in order.
+    let calls = CallLog()
 
-    func messages(correlationId: UUID, limit: Int, cursor: String?, unmasked: Bool) async throws -> FlowPage {
+    final class CallLog: Sendable {
+        private let entries = Mutex<[(reader: String, unmasked: Bool)]>([])
+        func append(_ reader: String, _ unmasked: Bool) { entries.withLock { $0.append((reader, unmasked)) } }
+        var all: [(reader: String, unmasked: Bool)] { entries.withLock { $0 } }
+    }
+
+    func messages(correlationId: UUID, limit: Int, cursor: String?, unmasked: Bool, reader: String) async throws -> FlowPage {
+        calls.append(reader, unmasked)
         let id = correlationId.uuidString.lowercased()
         let all = records.filter { $0.correlationID == id || $0.id == id }
         let start = cursor.flatMap(Int.init) ?? 0
@@ -159,11 +168,13 @@ struct TestFlowQuerying: FlowQuerying {
         return FlowPage(records: page, nextCursor: start + page.count < all.count ? String(start + page.count) : nil)
     }
 
-    func message(id: MessageID, unmasked: Bool) async throws -> FlowRecord? {
-        records.first { $0.id == id.description }
+    func message(id: MessageID, unmasked: Bool, reader: String) async throws -> FlowRecord? {
+        calls.append(reader, unmasked)
+        return records.first { $0.id == id.description }
     }
 
-    func search(_ query: AuditQuery, unmasked: Bool) async throws -> FlowPage {
+    func search(_ query: FlowSearch, unmasked: Bool, reader: String) async throws -> FlowPage {
+        calls.append(reader, unmasked)
         let matching = records.filter { record in
             (query.enterpriseID == nil || record.enterpriseID == query.enterpriseID)
                 && (query.type == nil || record.type == query.type)
