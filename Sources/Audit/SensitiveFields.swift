@@ -39,7 +39,7 @@ public struct SensitiveFields: Sendable, Hashable {
     /// - Parameter rules: The rules.
     public init(rules: [Rule]) { self.rules = rules }
 
-    /// The default list: the parties of the payments interface (common.md) and of the adapter commands.
+    /// The default list: the parties of the payments messages, of the adapter commands and of compliance's reports.
     public static let `default` = SensitiveFields(rules: [
         Rule(typePattern: "payments.transfer.request.v1", pointers: [
             "/data/debtor/name", "/data/debtor/account", "/data/creditor/name", "/data/creditor/account",
@@ -55,6 +55,15 @@ public struct SensitiveFields: Sendable, Hashable {
         ]),
         Rule(typePattern: "ecny.transfer.submit.v1", pointers: [
             "/data/payerWallet", "/data/payerAccount/account", "/data/payeeWallet", "/data/authoriser",
+        ]),
+        // Compliance's large-value report carries the parties in clear because the bank must file them (R-AML-8).
+        Rule(typePattern: "compliance.report.large-value.v1", pointers: [
+            "/data/customer/id", "/data/customer/name",
+            "/data/transactions/*/debtor/name", "/data/transactions/*/debtor/uscc", "/data/transactions/*/debtor/idNumber",
+            "/data/transactions/*/debtor/account", "/data/transactions/*/debtor/wallet",
+            "/data/transactions/*/creditor/name", "/data/transactions/*/creditor/uscc",
+            "/data/transactions/*/creditor/idNumber", "/data/transactions/*/creditor/account",
+            "/data/transactions/*/creditor/wallet",
         ]),
         Rule(typePattern: "payments.batch.completed.v1", pointers: [
             "/data/lines/*/creditor/name", "/data/lines/*/creditor/account", "/data/lines/*/creditor/wallet",

@@ -111,6 +111,22 @@ struct SensitiveFieldsTests {
         #expect(!String(decoding: sealed.canonicalBytes(), as: UTF8.self).contains("11010519491231002X"))
     }
 
+    @Test("compliance's large-value report (R-AML-8) is stored with every party's name, USCC and account sealed")
+    func largeValueReport() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("contracts/examples/valid/compliance-report-large-value.json")
+        let body = try JSONValue.parse(Array(try Data(contentsOf: url)))
+        let type = "compliance.report.large-value.v1"
+        let (sealed, count) = try SensitiveFields.default.seal(body, type: type, keyring: try Self.keyring(1))
+        // The envelope's own enterpriseid stays in clear (audit queries by enterprise); the payload's parties do not.
+        let text = String(decoding: (sealed["data"] ?? JSONValue.null).canonicalBytes(), as: UTF8.self)
+        #expect(count > 0)
+        for secret in ["32050188000000000001", "91320500MA1Q7H2K3A", "苏州汇通示例科技有限公司", "10520101040000002"] {
+            #expect(!text.contains(secret), "\(secret) is stored in clear")
+        }
+        #expect(text.contains("2000000.00"), "amounts stay readable for reviewers")
+    }
+
     @Test("not JSON: stored flagged and sealed whole; an invalid envelope is flagged with its first error")
     func malformed() throws {
         let keyring = try Self.keyring(1)

@@ -15,7 +15,7 @@ extension HubRole {
     /// | key | environment | type | default |
     /// |---|---|---|---|
     /// | `huitong.compliance.parameters-file` | `HUITONG_COMPLIANCE_PARAMETERS_FILE` | path to JSON | none: REFERENCE.md figures |
-    /// | `huitong.compliance.calendar-file` | `HUITONG_COMPLIANCE_CALENDAR_FILE` | path to a calendar JSON | none: weekends only (warned) |
+    /// | `huitong.compliance.calendar-file` | `HUITONG_COMPLIANCE_CALENDAR_FILE` | path to a calendar JSON | `config/calendars/cn-2026.json` if present, else weekends only (warned) |
     /// | `huitong.compliance.watchlists` | `HUITONG_COMPLIANCE_WATCHLISTS` | comma-separated files or folders | none (warned) |
     /// | `huitong.compliance.watchlist-reload-interval` | `HUITONG_COMPLIANCE_WATCHLIST_RELOAD_INTERVAL` | seconds | 5 |
     /// | `huitong.compliance.screened-types` | `HUITONG_COMPLIANCE_SCREENED_TYPES` | comma-separated types | transfer and batch requests |
@@ -124,7 +124,11 @@ public struct ComplianceRoleConfiguration: Sendable {
                 throw HubAppError.invalidConfiguration(key: "huitong.compliance.parameters-file", "is invalid: \(error)")
             }
         }
-        if let path = read("calendar-file") {
+        // The same default as payments: the shipped calendar when run from the checkout, else weekends only (warned).
+        if let path = read("calendar-file")
+            ?? (FileManager.default.fileExists(atPath: PaymentsRoleConfiguration.defaultCalendarPath)
+                ? PaymentsRoleConfiguration.defaultCalendarPath : nil)
+        {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw HubAppError.invalidConfiguration(key: "huitong.compliance.calendar-file", "names a file that cannot be read")
             }
