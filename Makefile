@@ -1,5 +1,6 @@
 # Huitong: the two commands of the quick start, and a few helpers.
-#   make run    set up what is missing, start RabbitMQ and PostgreSQL on loopback, build, migrate, run the hub
+#   make run    set up what is missing, start RabbitMQ and PostgreSQL on loopback, build, migrate, then
+#               deploy/local/run.sh: simulators, every hub role and the live demo (Ctrl-C stops it all gracefully)
 #   make test   the same set-up, then every test (unit and integration against the real local servers)
 SHELL := /bin/bash
 SWIFT ?= swift
@@ -27,7 +28,7 @@ build: check-swift
 
 run: setup build
 	.build/debug/huitong migrate
-	exec .build/debug/huitong serve --roles all
+	exec deploy/local/run.sh
 
 # The fault proof kills processes and restarts PostgreSQL, so it runs alone, first; then every other test, in parallel.
 test: setup

@@ -165,6 +165,17 @@ let package = Package(
             ]
         ),
 
+        // MARK: Tools: load generators and measurement (`huitong bench`, `huitong demo`); talk to the hub only through
+        // the broker, the database and child `huitong serve` processes, never through a domain's code.
+        .target(
+            name: "HubBench",
+            dependencies: [
+                "HubCore", "HubAMQP", "HubStore", "HubRuntime",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Bench"
+        ),
+
         // MARK: Composition root
         .target(
             name: "HubApp",
@@ -183,6 +194,7 @@ let package = Package(
                 "ComplianceChecker",
                 "AuditSink",
                 "Gateway",
+                "HubBench",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -199,6 +211,7 @@ let package = Package(
             name: "huitong",
             dependencies: [
                 "HubApp",
+                "HubBench",
                 "HubCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -265,6 +278,7 @@ let package = Package(
                 .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
+        .testTarget(name: "BenchTests", dependencies: ["HubBench", "HubCore", "HubStore", .product(name: "Logging", package: "swift-log")]),
     ]
 )
 

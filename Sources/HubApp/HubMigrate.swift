@@ -2,6 +2,7 @@ import ECNYAdapter
 import ComplianceChecker
 import AuditSink
 import Gateway
+import HubBench
 import HubRuntime
 import PaymentsService
 import InterbankAdapter
@@ -18,6 +19,7 @@ public enum HubMigrate {
         + ComplianceMigrations.all
         + AuditMigrations.all
         + GatewayMigrations.all
+        + BenchMigrations.all
 
     /// Runs the migrations (or only reports their status).
     /// - Parameters:

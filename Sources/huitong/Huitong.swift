@@ -11,7 +11,7 @@ struct Huitong: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, MigrateCommand.self, TopologyCommand.self, DoctorCommand.self,
             ContractsCommand.self, DLQCommand.self, PaymentsCommand.self, SimulateCommand.self, ComplianceCommand.self,
-            AuditCommand.self, PartnersCommand.self,
+            AuditCommand.self, PartnersCommand.self, BenchCommand.self, DemoCommand.self,
         ]
     )
 }

@@ -11,10 +11,13 @@ import Synchronization
 /// Publishes the rows of `hub.outbox` with publisher confirms and marks them sent.
 ///
 /// Wakes on `NOTIFY hub_outbox` (sent by the consumer's transaction) and polls as a fallback. Rows are partitioned
-/// into 64 lanes by a stable hash of their aggregate key. For each lane with unsent rows the relay, in one
-/// transaction, takes `pg_try_advisory_xact_lock(lane)` (skipping the lane if another relay holds it), selects up to
-/// `batchSize` unsent rows in id order (`FOR UPDATE SKIP LOCKED`), publishes them in order on one channel with
-/// confirms, sets `sent_at` on the confirmed prefix, and commits. A publish failure leaves the rest unsent.
+/// into 64 lanes by a stable hash of their aggregate key. A pass takes, in ONE transaction, the advisory lock of every
+/// lane with unsent rows that no other relay holds (`pg_try_advisory_xact_lock(lane)`), selects up to `batchSize`
+/// unsent rows of each of those lanes in id order (`FOR UPDATE SKIP LOCKED`), publishes them lane after lane, each in
+/// id order, on one channel with confirms, sets `sent_at` on each lane's confirmed prefix, and commits; lanes that
+/// had more rows get another pass. A publish failure leaves the rest of its lane unsent. (One transaction per pass
+/// rather than one per lane: with events spread over many lanes, a transaction per lane cost a commit and five round
+/// trips per lane and made the relay the largest part of the end-to-end latency — docs/performance.md.)
 ///
 /// **Guarantee.** Every committed row is published at least once. Rows of one aggregate key are published in id
 /// order, by at most one relay at a time, even with several relays running. Within one consumer process a key's
@@ -141,16 +144,14 @@ public struct OutboxRelay: Service {
     ///   of earlier lanes stay sent.
     @discardableResult
     public func flush() async throws -> Int {
-        let lanes = try await pool.query(
+        var lanes = try await pool.query(
             "SELECT DISTINCT lane FROM hub.outbox WHERE sent_at IS NULL"
         ).rows.map { try $0.decode(Int32.self, at: 0) }
         var total = 0
-        for lane in lanes.shuffled() {
-            while true {
-                let (sent, selected) = try await flush(lane: lane)
-                total += sent
-                if selected < configuration.batchSize { break }
-            }
+        while !lanes.isEmpty {
+            let (sent, full) = try await flush(lanes: lanes)
+            total += sent
+            lanes = full
         }
         try await recordLag()
         return total
@@ -166,27 +167,35 @@ public struct OutboxRelay: Service {
         }
     }
 
-    /// One transaction on one lane: (sent, selected); (0, 0) when another relay holds the lane.
-    private func flush(lane: Int32) async throws -> (Int, Int) {
+    /// One transaction over the given lanes (those another relay holds are skipped): returns the rows sent and the
+    /// lanes that had `batchSize` rows selected (they may have more).
+    private func flush(lanes: [Int32]) async throws -> (sent: Int, full: [Int32]) {
         let batchSize = configuration.batchSize
         let mandatory = configuration.mandatory
         let publisher = self.publisher
-        let outcome: (Int, Int, (any Error)?) = try await pool.withTransaction { transaction in
-            let locked = try await transaction.query(
-                "SELECT pg_try_advisory_xact_lock(\(Self.lockClass), \(lane))"
-            ).rows.first?.decode(Bool.self, at: 0) ?? false
-            guard locked else { return (0, 0, nil) }
+        let laneList = lanes.map(String.init).joined(separator: ",")
+        let outcome: (Int, [Int32], (any Error)?) = try await pool.withTransaction { transaction in
             let rows = try await transaction.query(
                 """
-                SELECT id, exchange, routing_key, message_id, message_type, correlation_id, body FROM hub.outbox \
-                WHERE lane = \(lane) AND sent_at IS NULL ORDER BY id LIMIT \(batchSize) FOR UPDATE SKIP LOCKED
+                WITH locked AS (
+                    SELECT l.lane FROM unnest(string_to_array(\(laneList), ',')::int[]) AS l(lane) \
+                    WHERE pg_try_advisory_xact_lock(\(Self.lockClass), l.lane)
+                )
+                SELECT o.id, o.exchange, o.routing_key, o.message_id, o.message_type, o.correlation_id, o.body, o.lane \
+                FROM locked CROSS JOIN LATERAL (
+                    SELECT id, exchange, routing_key, message_id, message_type, correlation_id, body, lane \
+                    FROM hub.outbox WHERE lane = locked.lane AND sent_at IS NULL \
+                    ORDER BY id LIMIT \(batchSize) FOR UPDATE SKIP LOCKED
+                ) o ORDER BY o.lane, o.id
                 """
             ).rows
-            guard !rows.isEmpty else { return (0, 0, nil) }
+            guard !rows.isEmpty else { return (0, [], nil) }
             var ids: [Int64] = []
+            var rowLanes: [Int32] = []
             var messages: [AMQPMessage] = []
             for row in rows {
                 ids.append(try row.decode(Int64.self, at: 0))
+                rowLanes.append(try row.decode(Int32.self, at: 7))
                 let type = try row.decode(String.self, at: 4)
                 let correlation = try row.decode(UUID?.self, at: 5)
                 let messageID = try row.decode(UUID.self, at: 3)
@@ -204,30 +213,38 @@ public struct OutboxRelay: Service {
                         mandatory: mandatory
                     ))
             }
-            var failure: (any Error)?
+            var selectedPerLane: [Int32: Int] = [:]
+            for lane in rowLanes { selectedPerLane[lane, default: 0] += 1 }
+            let full = selectedPerLane.filter { $0.value >= batchSize }.map(\.key)
             let results: [Result<Void, AMQPError>]
             do {
                 results = try await publisher.publish(batch: messages)
             } catch {
-                return (0, rows.count, error)
+                return (0, [], error)
             }
-            var confirmed = 0
-            for result in results {
+            // Each lane's confirmed prefix: after a lane's first failure, its later rows stay unsent.
+            var failure: (any Error)?
+            var failedLanes: Set<Int32> = []
+            var confirmed: [Int64] = []
+            for (index, result) in results.enumerated() {
+                let lane = rowLanes[index]
+                if failedLanes.contains(lane) { continue }
                 if case .failure(let error) = result {
-                    failure = error
-                    break
+                    failure = failure ?? error
+                    failedLanes.insert(lane)
+                    continue
                 }
-                confirmed += 1
+                confirmed.append(ids[index])
             }
-            if confirmed > 0 {
-                let list = ids.prefix(confirmed).map(String.init).joined(separator: ",")
+            if !confirmed.isEmpty {
+                let list = confirmed.map(String.init).joined(separator: ",")
                 try await transaction.execute(
                     """
                     UPDATE hub.outbox SET sent_at = now() \
                     WHERE id = ANY(string_to_array(\(list), ',')::bigint[])
                     """)
             }
-            return (confirmed, rows.count, failure)
+            return (confirmed.count, failure == nil ? full : [], failure)
         }
         published.increment(by: outcome.0)
         if let failure = outcome.2 { throw failure }
