@@ -8,7 +8,7 @@ VENV=.local/venv-schemathesis
 HUITONG=${HUITONG_BIN:-.build/debug/huitong}
 if [[ ! -x "$VENV/bin/schemathesis" ]]; then
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet schemathesis
+    "$VENV/bin/pip" install --quiet "schemathesis==4.32.5"   # pinned: the version this script and its hooks were checked with
 fi
 [[ -x "$HUITONG" ]] || { echo "schemathesis: build first (swift build)" >&2; exit 1; }
 
