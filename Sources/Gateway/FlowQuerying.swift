@@ -106,9 +106,9 @@ public struct FlowSearch: Sendable, Hashable {
     }
 }
 
-/// What the gateway's read endpoints need from the audit sink's query library. HubApp backs it with the
-/// audit library (`AuditFlowQuerying`); the gateway never stores messages itself. `reader` is the calling partner's id, so that the audit
-/// library's access record names who read (R-SEC-3: actor).
+/// What the gateway's read endpoints need from the audit sink's query library. HubApp backs it with the audit
+/// library (`AuditFlowQuerying`); the gateway never stores messages itself. `reader` is the calling partner's id, so
+/// that the audit library's access record names who read (R-SEC-3: actor).
 public protocol FlowQuerying: Sendable {
     /// The messages of one flow in arrival order.
     /// - Parameters:

@@ -190,6 +190,7 @@ struct AuditReadTests {
                 $0["criteria"]?["messageId"]?.stringValue == flowID && $0["unmask"] == .bool(false)
             })
             #expect(reads(by: owner.partner).contains { $0["criteria"]?["correlationId"]?.stringValue == flowID })
+            #expect(!reads(by: reviewer.partner).isEmpty)
             #expect(reads(by: reviewer.partner).allSatisfy { $0["unmask"] == .bool(false) })
             #expect(reads(by: unmasker.partner).contains {
                 $0["unmask"] == .bool(true) && $0["criteria"]?["correlationId"]?.stringValue == flowID
