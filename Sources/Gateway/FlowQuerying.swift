@@ -138,6 +138,13 @@ public protocol FlowQuerying: Sendable {
     func search(_ query: FlowSearch, unmasked: Bool, reader: String) async throws -> FlowPage
 }
 
+/// Thrown by a ``FlowQuerying`` for a cursor it did not issue: the gateway answers 422 `invalid-parameter`
+/// (GW-READ-3, pointer `/cursor`) instead of 503.
+public struct InvalidFlowCursor: Error, Sendable {
+    /// Creates it.
+    public init() {}
+}
+
 /// Reports that no audit query is wired (a gateway built without the audit library): the read endpoints
 /// answer 503 `audit-unavailable`.
 public struct UnavailableFlowQuerying: FlowQuerying {

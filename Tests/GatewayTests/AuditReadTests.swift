@@ -143,6 +143,10 @@ struct AuditReadTests {
             let secondPage = try await gateway.send(.get, "/v1/flows/\(flowID)?limit=2&cursor=\(cursor)", signer: owner)
             #expect(secondPage.json?["messages"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == [settled.id.description])
             #expect(secondPage.json?["nextCursor"] == nil)
+            // A cursor the audit library did not issue is the caller's error (GW-READ-3), not an outage.
+            let foreignCursor = try await gateway.send(.get, "/v1/flows/\(flowID)?cursor=not-a-cursor", signer: owner)
+            #expect(foreignCursor.status == .unprocessableContent)
+            #expect(foreignCursor.json?["pointer"]?.stringValue == "/cursor")
             // Another partner does not see the flow (GW-READ-1).
             #expect(try await gateway.send(.get, "/v1/flows/\(flowID)", signer: stranger).status == .notFound)
 

@@ -35,7 +35,8 @@ public struct AuditFlowQuerying: FlowQuerying {
         self.init(reader: reader, chain: chain)
     }
 
-    /// The messages of one flow in chain (arrival) order.
+    /// The messages of one flow in chain (arrival) order. A cursor the audit library did not issue throws
+    /// ``Gateway/InvalidFlowCursor`` (422).
     public func messages(correlationId: UUID, limit: Int, cursor: String?, unmasked: Bool, reader: String) async throws
         -> FlowPage
     {
@@ -65,7 +66,13 @@ public struct AuditFlowQuerying: FlowQuerying {
     }
 
     func page(_ query: AuditQuery, unmasked: Bool, reader name: String) async throws -> FlowPage {
-        let page = try await reader.query(query, as: AuditReader.Reader(name: name, canUnmask: unmasked))
+        let page: AuditPage
+        do {
+            page = try await reader.query(query, as: AuditReader.Reader(name: name, canUnmask: unmasked))
+        } catch let error as AuditError where error.code == .invalidQuery {
+            // Limits are the gateway's (1–500, within the library's 1–1000): only a foreign cursor gets here.
+            throw InvalidFlowCursor()
+        }
         return FlowPage(records: page.records.compactMap(Self.record), nextCursor: page.nextCursor)
     }
 
