@@ -6,6 +6,9 @@ import HubApp
 import HubCore
 import HubCrypto
 import HubStore
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
 import Logging
 import ServiceLifecycle
 import Testing
@@ -66,9 +69,10 @@ struct AuditReadTests {
 
     /// How many message records of `correlation` the chain holds.
     static func stored(_ pool: PostgresPool, chain: String, correlation: String) async throws -> Int {
-        try await pool.query(
+        let rows = try await pool.query(
             "SELECT count(*)::bigint AS n FROM audit.records WHERE chain = \(chain) AND correlation_id = \(correlation)"
-        ).rows.first?.decode(Int64.self, column: "n").map(Int.init) ?? 0
+        ).rows
+        return Int(try rows.first?.decode(Int64.self, column: "n") ?? 0)
     }
 
     @Test("a flow published on the hub is read back through the audit chain: in order, masked unless audit:unmask, 404 for an unknown id, and each read is an access record (R-SEC-3)")
