@@ -272,7 +272,9 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "Gateway", "HubCore", "HubContracts", "HubAMQP", "HubStore", "HubCrypto", "HubRuntime", "HubApp",
+                "AuditSink",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),

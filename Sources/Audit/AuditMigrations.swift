@@ -112,6 +112,16 @@ public enum AuditMigrations {
                     EXECUTE format('DROP TABLE audit.%I', name);
                 END $$;
                 """
-        )
+        ),
+        Migration(
+            component: "audit",
+            version: 2,
+            name: "records by message id (the gateway's GET /v1/messages/{id})",
+            sql: """
+                -- AuditQuery.messageID: one message's records. Created on the partitioned parent, so every existing
+                -- and future monthly partition gets it.
+                CREATE INDEX IF NOT EXISTS records_message ON audit.records (message_id, chain, seq);
+                """
+        ),
     ]
 }

@@ -14,6 +14,9 @@ public struct AuditQuery: Sendable, Hashable {
     public var enterpriseID: String?
     /// Only this message type.
     public var messageType: String?
+    /// Only the records of this message id (the envelope's `id`, or the AMQP `message_id`); the gateway's
+    /// `GET /v1/messages/{id}` (index `records_message`, audit migration 2).
+    public var messageID: String?
     /// Received at or after.
     public var from: Date?
     /// Received before.
@@ -28,12 +31,13 @@ public struct AuditQuery: Sendable, Hashable {
     /// Creates a query; every filter is optional.
     public init(
         chain: String = "main", correlationID: String? = nil, enterpriseID: String? = nil, messageType: String? = nil,
-        from: Date? = nil, to: Date? = nil, cursor: String? = nil, limit: Int = 100, includeRepeats: Bool = false
+        messageID: String? = nil, from: Date? = nil, to: Date? = nil, cursor: String? = nil, limit: Int = 100, includeRepeats: Bool = false
     ) {
         self.chain = chain
         self.correlationID = correlationID
         self.enterpriseID = enterpriseID
         self.messageType = messageType
+        self.messageID = messageID
         self.from = from
         self.to = to
         self.cursor = cursor
@@ -42,14 +46,14 @@ public struct AuditQuery: Sendable, Hashable {
     }
 
     /// A query from HTTP query parameters (the gateway's `GET /v1/audit`): `correlationId`, `enterpriseId`, `type`,
-    /// `from` and `to` (RFC 3339 with an offset), `cursor`, `limit` (1–1000, default 100), `includeRepeats`
+    /// `messageId`, `from` and `to` (RFC 3339 with an offset), `cursor`, `limit` (1–1000, default 100), `includeRepeats`
     /// (`true`/`false`). Unknown parameters are refused, so a misspelt filter never widens a query silently.
     /// - Parameters:
     ///   - parameters: The parameters (one value each).
     ///   - chain: The chain (from configuration, never from the caller).
     /// - Throws: ``AuditError`` `invalidQuery` naming the parameter and what is wrong with it.
     public init(parameters: [String: String], chain: String = "main") throws {
-        let known: Set<String> = ["correlationId", "enterpriseId", "type", "from", "to", "cursor", "limit", "includeRepeats"]
+        let known: Set<String> = ["correlationId", "enterpriseId", "type", "messageId", "from", "to", "cursor", "limit", "includeRepeats"]
         if let unknown = parameters.keys.sorted().first(where: { !known.contains($0) }) {
             throw AuditError(.invalidQuery, "unknown query parameter '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
         }
@@ -77,7 +81,7 @@ public struct AuditQuery: Sendable, Hashable {
         if let from, let to, from >= to { throw AuditError(.invalidQuery, "from must be before to") }
         self.init(
             chain: chain, correlationID: parameters["correlationId"], enterpriseID: parameters["enterpriseId"],
-            messageType: parameters["type"], from: from, to: to, cursor: parameters["cursor"], limit: limit,
+            messageType: parameters["type"], messageID: parameters["messageId"], from: from, to: to, cursor: parameters["cursor"], limit: limit,
             includeRepeats: includeRepeats)
     }
 
@@ -88,6 +92,7 @@ public struct AuditQuery: Sendable, Hashable {
         if let correlationID { object["correlationId"] = .string(correlationID) }
         if let enterpriseID { object["enterpriseId"] = .string(enterpriseID) }
         if let messageType { object["type"] = .string(messageType) }
+        if let messageID { object["messageId"] = .string(messageID) }
         if let from { object["from"] = .string(AuditTime.canonical(micros: AuditTime.micros(from))) }
         if let to { object["to"] = .string(AuditTime.canonical(micros: AuditTime.micros(to))) }
         if let cursor { object["cursor"] = .string(cursor) }
@@ -304,6 +309,7 @@ public struct AuditReader: Sendable {
                 AND (\(query.correlationID)::text IS NULL OR correlation_id = \(query.correlationID))
                 AND (\(query.enterpriseID)::text IS NULL OR enterprise_id = \(query.enterpriseID))
                 AND (\(query.messageType)::text IS NULL OR message_type = \(query.messageType))
+                AND (\(query.messageID)::text IS NULL OR message_id = \(query.messageID))
                 AND (\(from)::timestamptz IS NULL OR received_at >= \(from)::timestamptz)
                 AND (\(to)::timestamptz IS NULL OR received_at < \(to)::timestamptz)
                 AND (\(query.includeRepeats) OR repeat_of IS NULL OR NOT redelivered)

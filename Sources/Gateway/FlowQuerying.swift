@@ -106,9 +106,9 @@ public struct FlowSearch: Sendable, Hashable {
     }
 }
 
-/// What the gateway's read endpoints need from the audit sink's query library. The integrator backs it with the
-/// audit library; the gateway never stores messages itself. `reader` is the calling partner's id, so that the audit
-/// library's access record names who read (R-SEC-3: actor).
+/// What the gateway's read endpoints need from the audit sink's query library. HubApp backs it with the audit
+/// library (`AuditFlowQuerying`); the gateway never stores messages itself. `reader` is the calling partner's id, so
+/// that the audit library's access record names who read (R-SEC-3: actor).
 public protocol FlowQuerying: Sendable {
     /// The messages of one flow in arrival order.
     /// - Parameters:
@@ -138,7 +138,14 @@ public protocol FlowQuerying: Sendable {
     func search(_ query: FlowSearch, unmasked: Bool, reader: String) async throws -> FlowPage
 }
 
-/// Reports that no audit query is wired (until the integrator connects the audit library): the read endpoints
+/// Thrown by a ``FlowQuerying`` for a cursor it did not issue: the gateway answers 422 `invalid-parameter`
+/// (GW-READ-3, pointer `/cursor`) instead of 503.
+public struct InvalidFlowCursor: Error, Sendable {
+    /// Creates it.
+    public init() {}
+}
+
+/// Reports that no audit query is wired (a gateway built without the audit library): the read endpoints
 /// answer 503 `audit-unavailable`.
 public struct UnavailableFlowQuerying: FlowQuerying {
     /// The error it throws.

@@ -33,10 +33,9 @@ for _ in $(seq 1 100); do
 done
 [[ -n "${PORT:-}" ]] || { echo "schemathesis: the gateway did not start" >&2; cat "$LOG" >&2; exit 1; }
 
-# Until the integrator wires the audit library, the read endpoints answer 503 audit-unavailable by design; set
-# SCHEMATHESIS_INCLUDE_READS=1 once they are wired.
+# The read endpoints read the audit chain (AuditFlowQuerying); SCHEMATHESIS_INCLUDE_READS=0 leaves them out.
 EXCLUDE=()
-if [[ "${SCHEMATHESIS_INCLUDE_READS:-0}" != "1" ]]; then
+if [[ "${SCHEMATHESIS_INCLUDE_READS:-1}" != "1" ]]; then
     EXCLUDE=(--exclude-path-regex '^/v1/(messages/\{id\}|flows/|audit)')
 fi
 SCHEMATHESIS_HOOKS=scripts.gateway_st_hooks HUITONG_ST_PARTNER="$PARTNER" HUITONG_ST_SECRET="$SECRET" \

@@ -302,6 +302,10 @@ public struct GatewayRoutes: Sendable {
     private func query<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
+        } catch is InvalidFlowCursor {
+            throw GatewayProblem.invalid(
+                "invalid-parameter", "GW-READ-3", "cursor is not one this API returned",
+                errors: [ValidationError(.invalidValue, pointer: "/cursor", rule: "GW-READ-3", message: "unknown cursor")])
         } catch {
             throw GatewayProblem.unavailable(
                 "audit-unavailable", "GW-READ-2", "the audit query is unavailable", retryAfter: configuration.retryAfterSeconds)

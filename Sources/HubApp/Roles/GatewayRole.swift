@@ -10,8 +10,8 @@ import ServiceLifecycle
 
 extension HubRole {
     /// The partner gateway: `POST /v1/messages` and the read endpoints on the process's HTTP server, and the direct
-    /// AMQP partner ingress (`partner.in` → `gw.partner-in`). Until the audit library is wired (see
-    /// ``gateway(querying:)``), the read endpoints answer 503 `audit-unavailable`.
+    /// AMQP partner ingress (`partner.in` → `gw.partner-in`). This one has no audit query (the read endpoints
+    /// answer 503 `audit-unavailable`); ``HubRole/known`` runs ``gateway(querying:)`` with ``AuditFlowQuerying``.
     public static let gateway = gateway(querying: { _ in UnavailableFlowQuerying() })
 
     /// The gateway role with the audit query that backs `GET /v1/messages/{id}`, `/v1/flows/{id}` and `/v1/audit`.

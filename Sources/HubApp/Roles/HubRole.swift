@@ -53,7 +53,8 @@ public struct HubRole: Sendable {
     /// line here.
     public static let known: [HubRole] = [
         sample,
-        gateway,
+        // The read endpoints read the audit chain (every read is itself an audit record).
+        gateway(querying: { context in try AuditFlowQuerying(context: context) }),
         payments,
         audit,
         compliance,
