@@ -122,7 +122,10 @@ struct CLITests {
     func serveAndShutDown() async throws {
         let process = Process()
         process.executableURL = CLI.binary
-        process.arguments = ["serve", "--http-port", "0", "--shutdown-timeout", "10"]
+        // Every role runs, and on a loaded machine draining their in-flight batches can take a while: 30 s of graceful
+        // shutdown keeps this test on the graceful path. (Forced cancellation after the graceful limit is a known
+        // weak spot: some service can ignore it and ServiceLifecycle then traps — see the session note.)
+        process.arguments = ["serve", "--http-port", "0", "--shutdown-timeout", "30"]
         var env = environment
         env["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         process.environment = env
@@ -145,12 +148,15 @@ struct CLITests {
         #expect(metrics.body.contains("# TYPE"))
 
         kill(process.processIdentifier, SIGTERM)
-        // A bound, not a timing assertion: graceful shutdown (10 s here) plus the cancellation allowance (10 s) plus
+        // A bound, not a timing assertion: graceful shutdown (30 s here) plus the cancellation allowance (10 s) plus
         // margin for a loaded machine, where every role finishes its in-flight batch first.
-        let deadline = ContinuousClock.now + .seconds(40)
+        let deadline = ContinuousClock.now + .seconds(60)
         while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         #expect(!process.isRunning, "serve did not stop after SIGTERM")
-        if !process.isRunning { #expect(process.terminationStatus == 0) }
+        if !process.isRunning {
+            #expect(process.terminationReason == .exit && process.terminationStatus == 0,
+                    "serve ended with \(process.terminationReason == .exit ? "exit status" : "signal") \(process.terminationStatus)")
+        }
     }
 
     static func readListeningPort(_ handle: FileHandle, timeout: Duration) async throws -> Int {
