@@ -195,19 +195,13 @@ final class E2EEnvironment: Sendable {
                 try await delivery.ack()
             }
         }
-        do {
-            try await body(environment)
-        } catch {
-            await deliveries.stop()
-            observer.cancel()
-            _ = try? await connection.deleteQueue(environment.eventsQueue)
-            await connection.close()
-            throw error
-        }
+        let outcome: Result<Void, any Error>
+        do { outcome = .success(try await body(environment)) } catch { outcome = .failure(error) }
         await deliveries.stop()
         observer.cancel()
         _ = try? await connection.deleteQueue(environment.eventsQueue)
         await connection.close()
+        try outcome.get()
     }
 
     private func record(_ flow: UUID, _ type: String, _ data: JSONObject) {

@@ -46,86 +46,45 @@ public struct ContractChecker: Sendable {
     /// The payload decoders this module provides (the domains' payloads live in their modules, which this module
     /// must not import; `HubApp.ContractsCheck` merges them in).
     public static let builtInPayloadDecoders: [String: PayloadDecoder] = [
-        HeartbeatPing.messageType: { (envelope: Envelope) throws(ValidationError) in
-            _ = try envelope.decodeData(as: HeartbeatPing.self)
-        },
-        // The interbank and e-CNY adapters' commands (Payloads/AdapterPayloads.swift).
-        CreditTransferSubmit.messageType: { (envelope: Envelope) throws(ValidationError) in
-            _ = try envelope.decodeData(as: CreditTransferSubmit.self)
-        },
-        CreditTransferStatusQuery.messageType: { (envelope: Envelope) throws(ValidationError) in
-            _ = try envelope.decodeData(as: CreditTransferStatusQuery.self)
-        },
-        AccountReportRequest.messageType: { (envelope: Envelope) throws(ValidationError) in
-            _ = try envelope.decodeData(as: AccountReportRequest.self)
-        },
-        ECNYTransferSubmit.messageType: { (envelope: Envelope) throws(ValidationError) in
-            _ = try envelope.decodeData(as: ECNYTransferSubmit.self)
-        },
-        ECNYStatusQuery.messageType: { (envelope: Envelope) throws(ValidationError) in
-            _ = try envelope.decodeData(as: ECNYStatusQuery.self)
-        },
-        CreditTransferStatusReported.messageType: { (envelope: Envelope) throws(ValidationError) in
-            _ = try envelope.decodeData(as: CreditTransferStatusReported.self)
-        },
-        AccountReportReceived.statementType: { (envelope: Envelope) throws(ValidationError) in
-            _ = try envelope.decodeData(as: AccountReportReceived.self)
-        },
-        AccountReportReceived.intradayType: { (envelope: Envelope) throws(ValidationError) in
-            _ = try envelope.decodeData(as: AccountReportReceived.self)
-        },
-        ECNYTransferAccepted.messageType: { (envelope: Envelope) throws(ValidationError) in
-            _ = try envelope.decodeData(as: ECNYTransferAccepted.self)
-        },
-        ECNYTransferSettled.messageType: { (envelope: Envelope) throws(ValidationError) in
-            _ = try envelope.decodeData(as: ECNYTransferSettled.self)
-        },
-        ECNYTransferRejected.messageType: { (envelope: Envelope) throws(ValidationError) in
-            _ = try envelope.decodeData(as: ECNYTransferRejected.self)
-        },
-        CompliancePayloads.ScreeningCleared.messageType: { (envelope: Envelope) throws(ValidationError) in
-            try CompliancePayloads.validate(envelope)
-        },
-        CompliancePayloads.HoldPlaced.messageType: { (envelope: Envelope) throws(ValidationError) in
-            try CompliancePayloads.validate(envelope)
-        },
-        CompliancePayloads.HoldReleased.messageType: { (envelope: Envelope) throws(ValidationError) in
-            try CompliancePayloads.validate(envelope)
-        },
-        CompliancePayloads.HoldRejected.messageType: { (envelope: Envelope) throws(ValidationError) in
-            try CompliancePayloads.validate(envelope)
-        },
-        CompliancePayloads.FindingRaised.messageType: { (envelope: Envelope) throws(ValidationError) in
-            try CompliancePayloads.validate(envelope)
-        },
-        CompliancePayloads.LargeValueReport.messageType: { (envelope: Envelope) throws(ValidationError) in
-            try CompliancePayloads.validate(envelope)
-        },
-        CompliancePayloads.HoldReviewed.messageType: { (envelope: Envelope) throws(ValidationError) in
-            try CompliancePayloads.validate(envelope)
-        },
-        CompliancePayloads.TransactionBooked.messageType: { (envelope: Envelope) throws(ValidationError) in
-            try CompliancePayloads.validate(envelope)
-        },
-        CompliancePayloads.WalletCredit.messageType: { (envelope: Envelope) throws(ValidationError) in
-            try CompliancePayloads.validate(envelope)
-        },
-        CompliancePayloads.RedPacketPayout.messageType: { (envelope: Envelope) throws(ValidationError) in
-            try CompliancePayloads.validate(envelope)
-        },
-        CompliancePayloads.FXRequest.messageTypes[0]: { (envelope: Envelope) throws(ValidationError) in
-            try CompliancePayloads.validate(envelope)
-        },
-        CompliancePayloads.FXRequest.messageTypes[1]: { (envelope: Envelope) throws(ValidationError) in
-            try CompliancePayloads.validate(envelope)
-        },
-        RequestRefused.messageType: { (envelope: Envelope) throws(ValidationError) in
-            _ = try envelope.decodeData(as: RequestRefused.self)
-        },
-        AuditUnmasked.messageType: { (envelope: Envelope) throws(ValidationError) in
-            _ = try envelope.decodeData(as: AuditUnmasked.self)
-        },
+        HeartbeatPing.messageType: decoding(HeartbeatPing.self),
+        // The interbank and e-CNY adapters' messages (Payloads/AdapterPayloads.swift).
+        CreditTransferSubmit.messageType: decoding(CreditTransferSubmit.self),
+        CreditTransferStatusQuery.messageType: decoding(CreditTransferStatusQuery.self),
+        AccountReportRequest.messageType: decoding(AccountReportRequest.self),
+        ECNYTransferSubmit.messageType: decoding(ECNYTransferSubmit.self),
+        ECNYStatusQuery.messageType: decoding(ECNYStatusQuery.self),
+        CreditTransferStatusReported.messageType: decoding(CreditTransferStatusReported.self),
+        AccountReportReceived.statementType: decoding(AccountReportReceived.self),
+        AccountReportReceived.intradayType: decoding(AccountReportReceived.self),
+        ECNYTransferAccepted.messageType: decoding(ECNYTransferAccepted.self),
+        ECNYTransferSettled.messageType: decoding(ECNYTransferSettled.self),
+        ECNYTransferRejected.messageType: decoding(ECNYTransferRejected.self),
+        // Compliance's messages and its provisional inputs (Payloads/CompliancePayloads.swift).
+        CompliancePayloads.ScreeningCleared.messageType: compliance,
+        CompliancePayloads.HoldPlaced.messageType: compliance,
+        CompliancePayloads.HoldReleased.messageType: compliance,
+        CompliancePayloads.HoldRejected.messageType: compliance,
+        CompliancePayloads.FindingRaised.messageType: compliance,
+        CompliancePayloads.LargeValueReport.messageType: compliance,
+        CompliancePayloads.HoldReviewed.messageType: compliance,
+        CompliancePayloads.TransactionBooked.messageType: compliance,
+        CompliancePayloads.WalletCredit.messageType: compliance,
+        CompliancePayloads.RedPacketPayout.messageType: compliance,
+        CompliancePayloads.FXRequest.messageTypes[0]: compliance,
+        CompliancePayloads.FXRequest.messageTypes[1]: compliance,
+        // The gateway's events.
+        RequestRefused.messageType: decoding(RequestRefused.self),
+        AuditUnmasked.messageType: decoding(AuditUnmasked.self),
     ]
+
+    /// A decoder that checks a payload decodes strictly as `type`.
+    public static func decoding<Payload: Codable>(_ type: Payload.Type) -> PayloadDecoder {
+        { (envelope: Envelope) throws(ValidationError) in _ = try envelope.decodeData(as: type) }
+    }
+
+    private static let compliance: PayloadDecoder = { (envelope: Envelope) throws(ValidationError) in
+        try CompliancePayloads.validate(envelope)
+    }
 
     /// The settings.
     public let configuration: Configuration
