@@ -80,20 +80,22 @@ struct RunningChecker: Sendable {
         await connection.close()
     }
 
+    /// Runs the services and the observer for the duration of `body`. The services stop gracefully (a relay
+    /// cancelled mid-pass would leave published rows unsent, and another test's relay would publish them again);
+    /// only the observer is cancelled.
     private func running<R: Sendable>(_ services: [any Service], _ body: (RunningChecker) async throws -> R) async throws -> R {
         let group = ServiceGroup(services: services, logger: ComplianceSupport.logger)
+        let observer = Task { try await self.observe() }
+        defer { observer.cancel() }
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            tasks.addTask { try await self.observe() }
             do {
                 let result = try await body(self)
                 await group.triggerGracefulShutdown()
-                tasks.cancelAll()
                 try? await tasks.waitForAll()
                 return result
             } catch {
                 await group.triggerGracefulShutdown()
-                tasks.cancelAll()
                 try? await tasks.waitForAll()
                 throw error
             }

@@ -7,14 +7,17 @@ import Testing
 
 @Suite("Runtime consumer (real RabbitMQ and PostgreSQL)")
 struct RuntimeConsumerTests {
+    /// A database of its own (`isolated`): only this test's outbox rows and relay exist there, so every event must
+    /// be published exactly once, in order per key.
     @Test func happyPathHandlesEveryMessageOnceInOrderPerKeyAndPublishesTheEvents() async throws {
-        try await RuntimeHarness.with(label: "happy") { harness in
+        try await RuntimeHarness.with(label: "happy", isolated: true) { harness in
             let keys = (0..<10).map { "k\($0)" }
             var envelopes: [Envelope] = []
             for n in 0..<30 { for key in keys { envelopes.append(try harness.envelope(key: key, n: n)) } }
             try await harness.publish(envelopes)
             // The production shape: the relay's publisher runs as the group's first service and closes last.
             let relayPublisher = AMQPPublisher(configuration: harness.amqp, logger: RuntimeSupport.logger)
+            var events: [(messageID: String, envelope: Envelope?)] = []
             try await harness.running([
                 PublisherService(relayPublisher), harness.relay(publisher: relayPublisher), harness.consumerService(),
             ]) {
@@ -24,7 +27,7 @@ struct RuntimeConsumerTests {
                         "SELECT 1 FROM hub.outbox WHERE producer = \(harness.queue) AND sent_at IS NULL LIMIT 1"
                     ).rows.isEmpty
                 }
-                try await RuntimeSupport.expectEventually { try await harness.depth(harness.eventsQueue) == 300 }
+                events = try await harness.readEvents(distinct: 300)
             }
             let effects = try await harness.effects()
             #expect(effects.rows == 300)
@@ -43,6 +46,22 @@ struct RuntimeConsumerTests {
             #expect(try outbox.decode(Int64.self, at: 0) == 300)
             #expect(try outbox.decode(Int64.self, at: 1) == 300)
             #expect(try await harness.depth(harness.queue) == 0)
+            // Every input caused exactly one event, published once, and a key's events arrived in order.
+            let causes = events.compactMap { $0.envelope?.causationID?.uuidString.lowercased() }
+            #expect(events.count == 300, "deliveries read from \(harness.eventsQueue)")
+            #expect(Set(events.map(\.messageID)).count == 300)
+            #expect(Set(causes) == Set(envelopes.map { $0.id.uuid.uuidString.lowercased() }))
+            var lastN: [String: Int] = [:]
+            var outOfOrder = 0
+            for event in events {
+                guard let data = event.envelope?.data, let key = data["key"]?.stringValue,
+                    case .number(let number) = data["n"], let n = number.intValue
+                else { continue }
+                if let last = lastN[key], n <= last { outOfOrder += 1 }
+                lastN[key] = n
+            }
+            #expect(outOfOrder == 0)
+            #expect(try await harness.depth(harness.eventsQueue) == 0)
         }
     }
 
@@ -224,7 +243,7 @@ struct RuntimeConsumerTests {
             // The consumer's own pool, whose connections are killed; the harness's pool observes.
             let victimName = "huitong-runtime-victim-\(harness.domain)"
             let victim = PostgresPool(
-                configuration: try RuntimeSupport.configuration(applicationName: victimName), logger: RuntimeSupport.logger)
+                configuration: try RuntimeSupport.configuration(database: harness.database, applicationName: victimName), logger: RuntimeSupport.logger)
             var kills = 0
             try await harness.running([harness.drainer(), harness.consumerService(batchSize: 32, pool: victim)]) {
                 while try await harness.effects().rows < total && kills < 10 {

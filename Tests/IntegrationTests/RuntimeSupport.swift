@@ -5,6 +5,7 @@ import HubRuntime
 import HubStore
 import Logging
 import ServiceLifecycle
+import Synchronization
 import Testing
 
 /// Helpers of the HubRuntime integration tests.
@@ -16,18 +17,18 @@ import Testing
 enum RuntimeSupport {
     static let databaseName = "huitong_runtime"
 
-    /// `HUITONG_DATABASE_URL` (or the default) with the database replaced by ``databaseName``.
-    static var databaseURL: String {
+    /// `HUITONG_DATABASE_URL` (or the default) with the database replaced by `database`.
+    static func databaseURL(_ database: String = databaseName) -> String {
         let base = StoreSupport.databaseURL
         guard var components = URLComponents(string: base) else { return base }
-        components.path = "/\(databaseName)"
+        components.path = "/\(database)"
         return components.string ?? base
     }
 
-    static func configuration(poolSize: Int = 8, applicationName: String = "huitong-runtime-tests") throws
-        -> PostgresConfiguration
-    {
-        var configuration = try PostgresConfiguration(url: databaseURL)
+    static func configuration(
+        database: String = databaseName, poolSize: Int = 8, applicationName: String = "huitong-runtime-tests"
+    ) throws -> PostgresConfiguration {
+        var configuration = try PostgresConfiguration(url: databaseURL(database))
         configuration.poolSize = poolSize
         configuration.connectTimeout = .seconds(5)
         configuration.poolAcquireTimeout = .seconds(30)
@@ -52,8 +53,19 @@ enum RuntimeSupport {
         }
     }
 
-    private static func migrate() async throws {
-        let pool = PostgresPool(configuration: try configuration(poolSize: 1), logger: logger)
+    /// Creates and migrates a database that only the calling test uses (see ``RuntimeHarness/with(label:retryDelays:deliveryLimit:isolated:_:)``).
+    static func createIsolatedDatabase(_ name: String) async throws {
+        _ = try psql(["-d", "postgres", "-c", "CREATE DATABASE \(name) OWNER huitong"])
+        try await migrate(database: name)
+    }
+
+    /// Drops a database made by ``createIsolatedDatabase(_:)``, closing whatever is still connected to it.
+    static func dropIsolatedDatabase(_ name: String) {
+        _ = try? psql(["-d", "postgres", "-c", "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"])
+    }
+
+    private static func migrate(database: String = databaseName) async throws {
+        let pool = PostgresPool(configuration: try configuration(database: database, poolSize: 1), logger: logger)
         do {
             try await Migrator(migrations: HubMigrations.all + RuntimeMigrations.all, logger: logger).migrate(on: pool)
         } catch {
@@ -105,6 +117,11 @@ enum RuntimeSupport {
         }
         return try await condition()
     }
+}
+
+/// The deliveries a test's reader has taken, shared with the task that reads them.
+final class EventLog: Sendable {
+    let entries = Mutex<[(messageID: String, envelope: Envelope?)]>([])
 }
 
 /// The payload of the test messages.
@@ -160,9 +177,12 @@ struct CounterHandler: MessageHandler {
     }
 }
 
-/// One test's world: a unique queue, domain and schema; a pool on the runtime database; a publisher.
+/// One test's world: a unique queue, domain and schema; a pool on the runtime database (or on a database of its own);
+/// a publisher.
 struct RuntimeHarness: Sendable {
     let queue: String
+    /// The database the harness's pool (and every pool a test makes for it) uses.
+    let database: String
     let domain: String
     let schema: SQLIdentifier
     let pool: PostgresPool
@@ -174,17 +194,30 @@ struct RuntimeHarness: Sendable {
     var handler: CounterHandler { CounterHandler(schema: schema, domain: domain, emits: true) }
 
     /// Sets up, runs `body`, and removes the queues, schema and rows whatever happened.
+    ///
+    /// Tests share `huitong_runtime`, so a relay started by one test publishes every test's unsent outbox rows, and
+    /// a publish that fails for another test's row makes the rows behind it in its lane go out again (at-least-once:
+    /// duplicates are allowed). A test that counts the events published exactly passes `isolated: true` and gets a
+    /// database of its own, where only its rows and its relays exist.
     static func with<R: Sendable>(
         label: String,
         retryDelays: [Int] = [200, 400],
         deliveryLimit: Int = 20,
+        isolated: Bool = false,
         _ body: (RuntimeHarness) async throws -> R
     ) async throws -> R {
-        try await RuntimeSupport.prepareDatabase()
         let suffix = UUID().uuidString.prefix(8).lowercased()
+        let database = isolated ? "huitong_rt_\(suffix)" : RuntimeSupport.databaseName
+        if isolated {
+            try await RuntimeSupport.createIsolatedDatabase(database)
+        } else {
+            try await RuntimeSupport.prepareDatabase()
+        }
+        defer { if isolated { RuntimeSupport.dropIsolatedDatabase(database) } }
         let queue = "svc.test-\(label)-\(suffix)"
         let domain = "t\(suffix)"
-        let pool = PostgresPool(configuration: try RuntimeSupport.configuration(), logger: RuntimeSupport.logger)
+        let pool = PostgresPool(
+            configuration: try RuntimeSupport.configuration(database: database), logger: RuntimeSupport.logger)
         let schema = try SQLIdentifier("t_\(suffix)")
         let consumer = Topology.Consumer(
             queue: queue, bindings: [], deliveryLimit: deliveryLimit, retryDelaysMilliseconds: retryDelays)
@@ -193,7 +226,7 @@ struct RuntimeHarness: Sendable {
             + retryDelays.indices.map { consumer.retryQueueName(tier: $0) }
         return try await AMQPPublisher.withPublisher(configuration: amqp, logger: RuntimeSupport.logger) { publisher in
             let harness = RuntimeHarness(
-                queue: queue, domain: domain, schema: schema, pool: pool, publisher: publisher, amqp: amqp,
+                queue: queue, database: database, domain: domain, schema: schema, pool: pool, publisher: publisher, amqp: amqp,
                 consumer: consumer)
             do {
                 try await harness.setUp()
@@ -324,6 +357,34 @@ struct RuntimeHarness: Sendable {
         ).rows.map {
             (try $0.decode(String?.self, at: 0), try $0.decode(String.self, at: 1),
              Int(try $0.decode(Int32.self, at: 2)), try $0.decode(String.self, at: 3))
+        }
+    }
+
+    /// Reads and acks the events queue until `distinct` different message ids have arrived and the queue is empty,
+    /// or `timeout` passes; returns every delivery (duplicates included) in arrival order as (message id, envelope).
+    func readEvents(distinct expected: Int, timeout: Duration = .seconds(60)) async throws
+        -> [(messageID: String, envelope: Envelope?)]
+    {
+        let consumer = AMQPConsumer(configuration: amqp, logger: RuntimeSupport.logger)
+        let deliveries = consumer.consume(queue: eventsQueue, prefetch: 256)
+        let seen = EventLog()
+        let queue = eventsQueue
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for try await delivery in deliveries {
+                    try await delivery.ack()
+                    let envelope = try? Envelope.decode(bytes: delivery.body)
+                    seen.entries.withLock { $0.append((delivery.properties.messageID ?? "", envelope)) }
+                }
+            }
+            _ = try await RuntimeSupport.eventually(timeout: timeout) {
+                let count = seen.entries.withLock { Set($0.map(\.messageID)).count }
+                guard count >= expected else { return false }
+                return try await depth(queue) == 0
+            }
+            await deliveries.stop()
+            try await group.waitForAll()
+            return seen.entries.withLock { $0 }
         }
     }
 
