@@ -62,6 +62,9 @@ public struct BenchRunner: Sendable {
         environment["HUITONG_AMQP_URL"] = options.amqpURL
         environment["HUITONG_DATABASE_URL"] = options.databaseURL
         environment["HUITONG_LOG_LEVEL"] = options.childLogLevel
+        // The roles run with the lanes and batch size the database ceiling is measured with.
+        environment["HUITONG_CONSUMER_LANES"] = String(options.runtimeLanes)
+        environment["HUITONG_CONSUMER_BATCH_SIZE"] = String(options.runtimeBatchSize)
         for (key, value) in workload.environment { environment[key] = value }
         let amqp: AMQPConfiguration
         let postgres: PostgresConfiguration
@@ -330,6 +333,7 @@ public struct BenchRunner: Sendable {
         }
         return BenchReport(
             machine: .current(binary: options.binary), runID: runID, workload: workload.name, mode: mode, roles: options.roles, taps: options.taps,
+            lanes: options.runtimeLanes, batchSize: options.runtimeBatchSize,
             published: order.count, unique: unique, duplicates: order.count - unique, meanBodyBytes: meanBody,
             offeredRate: options.rate,
             publishPerSecond: published.seconds > 0 ? Double(order.count) / published.seconds : 0,

@@ -76,6 +76,10 @@ public struct BenchReport: Sendable, Codable {
     public var roles: [String]
     /// Whether the taps (audit, compliance) ran.
     public var taps: Bool
+    /// Consumer lanes per queue in the roles (`HUITONG_CONSUMER_LANES`).
+    public var lanes: Int
+    /// Deliveries per consumer transaction (`HUITONG_CONSUMER_BATCH_SIZE`).
+    public var batchSize: Int
     /// Messages published (duplicates included).
     public var published: Int
     /// Unique commands.
@@ -120,7 +124,8 @@ public struct BenchReport: Sendable, Codable {
             text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
         }
         var lines: [String] = []
-        lines.append("huitong bench — workload \(workload), \(mode), taps \(taps ? "on" : "off"), run \(runID)")
+        lines.append(
+            "huitong bench — workload \(workload), \(mode), taps \(taps ? "on" : "off"), \(lanes) lanes × batch \(batchSize), run \(runID)")
         lines.append(
             "  machine: \(machine.cpus) CPUs (\(machine.cpuModel)), \(machine.memoryMegabytes) MiB, Linux \(machine.kernel); "
                 + "binary \(machine.binary)")

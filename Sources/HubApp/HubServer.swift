@@ -128,7 +128,9 @@ public struct HubServer: Sendable {
                 logger: logger
             ),
         ]
-        services += Self.runtimeServices(parts: parts, publisher: publisher, amqp: amqp, pool: pool, logger: logger)
+        services += Self.runtimeServices(
+            parts: parts, publisher: publisher, amqp: amqp, pool: pool, lanes: configuration.consumerLanes,
+            batchSize: configuration.consumerBatchSize, logger: logger)
         if parts.contains(where: { !$0.parts.handlers.isEmpty }) {
             services.append(InboxPruner(configuration: .init(window: configuration.inboxRetention), pool: pool, logger: logger))
         }
@@ -203,10 +205,22 @@ public struct HubServer: Sendable {
         publisher: AMQPPublisher,
         amqp: AMQPConfiguration,
         pool: PostgresPool,
+        lanes: Int = 2,
+        batchSize: Int = 64,
         logger: Logger
     ) -> [any Service] {
         let consumers = parts.flatMap { role, parts in
             role.consumers.compactMap { consumer in parts.handlers[consumer.queue].map { (consumer, $0) } }
+        }
+        // A lane holds a connection while its batch runs: a pool smaller than one queue's lanes plus the relay and
+        // a drainer makes lanes wait for each other instead of running in parallel.
+        if !consumers.isEmpty, lanes + 2 > pool.configuration.poolSize {
+            logger.warning(
+                "consumer lanes will wait for database connections",
+                metadata: [
+                    "hub.lanes": "\(lanes)", "db.pool_size": "\(pool.configuration.poolSize)",
+                    "hint": "raise pool_size in HUITONG_DATABASE_URL to at least \(lanes + 2), or lower HUITONG_CONSUMER_LANES",
+                ])
         }
         var services: [any Service] = [
             PublisherService(publisher),
@@ -218,7 +232,7 @@ public struct HubServer: Sendable {
             services.append(ParkingDrainer(consumer: consumer, amqp: consumerConfiguration, pool: pool, logger: logger))
             services.append(
                 ConsumerService(
-                    configuration: ConsumerService.Configuration(consumer: consumer),
+                    configuration: ConsumerService.Configuration(consumer: consumer, batchSize: batchSize, lanes: lanes),
                     handler: handler,
                     amqp: consumerConfiguration,
                     pool: pool,

@@ -42,6 +42,10 @@ struct BenchCommand: AsyncParsableCommand {
     var binary: String?
     @Option(name: .customLong("log-dir"), help: "Where the roles' logs go (default .local/bench).")
     var logDirectory: String = ".local/bench"
+    @Option(name: .customLong("lanes"), help: "Consumer lanes per queue in the roles (default HUITONG_CONSUMER_LANES, else 2).")
+    var lanes: Int?
+    @Option(name: .customLong("batch-size"), help: "Deliveries per consumer transaction (default HUITONG_CONSUMER_BATCH_SIZE, else 64).")
+    var batchSize: Int?
     @Flag(name: .customLong("json"), help: "Print the report as JSON.")
     var json = false
     @Flag(name: .customLong("no-progress"), help: "No progress bar on standard error.")
@@ -84,6 +88,14 @@ struct BenchCommand: AsyncParsableCommand {
             options.bodyBytes = bodyBytes
             options.stallTimeout = .milliseconds(Int(stallTimeout * 1_000))
             options.showProgress = !noProgress
+            if let lanes, !(1...64).contains(lanes) {
+                throw HubAppError(.invalidConfiguration, "--lanes must be from 1 to 64", fix: "use e.g. --lanes 4")
+            }
+            if let batchSize, !(1...1024).contains(batchSize) {
+                throw HubAppError(.invalidConfiguration, "--batch-size must be from 1 to 1024", fix: "use e.g. --batch-size 64")
+            }
+            options.runtimeLanes = lanes ?? configuration.consumerLanes
+            options.runtimeBatchSize = batchSize ?? configuration.consumerBatchSize
             // Every role must exist in the binary that runs them; say which flag avoids a missing one. (With
             // --binary, that other binary answers for itself: a missing role fails its serve with one line.)
             for role in options.roles where binary == nil {

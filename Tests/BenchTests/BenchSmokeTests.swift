@@ -34,6 +34,8 @@ struct BenchSmokeTests {
         var published: Int
         var unique: Int
         var duplicates: Int
+        var lanes: Int
+        var batchSize: Int
         var verification: Verification
     }
 
@@ -96,13 +98,16 @@ struct BenchSmokeTests {
         #expect(applied == 194)
     }
 
-    @Test("pre-loaded mode: the backlog is published first, then the role drains it correctly")
+    @Test("pre-loaded mode on 4 lanes × batches of 16: the backlog is published first, then the role drains it correctly")
     func preloadedSmoke() async throws {
         let result = try await Self.run([
             "bench", "--workload", "sample", "-n", "150", "--taps", "off", "--json", "--no-progress",
+            "--lanes", "4", "--batch-size", "16",
         ])
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
+        #expect(report.lanes == 4)
+        #expect(report.batchSize == 16)
         #expect(report.unique + report.duplicates == 150)
         #expect(report.verification.passed, "\(report.verification.problems)")
     }
@@ -140,5 +145,8 @@ struct BenchSmokeTests {
         let taps = try await Self.run(["bench", "--taps", "maybe"])
         #expect(taps.status == 1)
         #expect(taps.stderr.contains("--taps"))
+        let lanes = try await Self.run(["bench", "--taps", "off", "--lanes", "0"])
+        #expect(lanes.status == 1)
+        #expect(lanes.stderr.contains("--lanes must be from 1 to 64"))
     }
 }

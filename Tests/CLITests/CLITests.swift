@@ -80,6 +80,20 @@ struct CLITests {
         #expect(result.stderr.contains("HUITONG_HTTP_PORT"))
     }
 
+    @Test("consumer lanes and batch size out of range name their variable and the range")
+    func malformedConsumerTuning() async throws {
+        for (variable, value, range) in [
+            ("HUITONG_CONSUMER_LANES", "0", "from 1 to 64"), ("HUITONG_CONSUMER_BATCH_SIZE", "many", "from 1 to 1024"),
+        ] {
+            var env = environment
+            env[variable] = value
+            let result = try await CLI.run(["serve"], environment: env)
+            #expect(result.status == 1)
+            #expect(result.stderr.contains(variable), "\(result.stderr)")
+            #expect(result.stderr.contains(range), "\(result.stderr)")
+        }
+    }
+
     @Test("migrate twice: the second run applies nothing")
     func migrateTwice() async throws {
         let first = try await CLI.run(["migrate"], environment: environment)

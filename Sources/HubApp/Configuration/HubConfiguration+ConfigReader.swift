@@ -16,6 +16,8 @@ extension HubConfiguration {
     /// | `huitong.connect.timeout` | `HUITONG_CONNECT_TIMEOUT` | seconds | `5` |
     /// | `huitong.log.level` | `HUITONG_LOG_LEVEL` | trace…critical | `info` |
     /// | `huitong.inbox.retention-days` | `HUITONG_INBOX_RETENTION_DAYS` | 1–3650 | `30` |
+    /// | `huitong.consumer.lanes` | `HUITONG_CONSUMER_LANES` | 1–64 | `2` |
+    /// | `huitong.consumer.batch-size` | `HUITONG_CONSUMER_BATCH_SIZE` | 1–1024 | `64` |
     /// | `huitong.http.tls-certificate` | `HUITONG_HTTP_TLS_CERTIFICATE` | PEM file | none (plain HTTP, loopback only) |
     /// | `huitong.http.tls-key` | `HUITONG_HTTP_TLS_KEY` | PEM file, secret | none |
     public enum Key {
@@ -37,6 +39,10 @@ extension HubConfiguration {
         public static let logLevel = "huitong.log.level"
         /// Days a handled message id stays in `hub.inbox`.
         public static let inboxRetentionDays = "huitong.inbox.retention-days"
+        /// Parallel lanes per consumer queue.
+        public static let consumerLanes = "huitong.consumer.lanes"
+        /// Deliveries per consumer transaction.
+        public static let consumerBatchSize = "huitong.consumer.batch-size"
         /// HTTPS certificate chain (PEM file).
         public static let tlsCertificate = "huitong.http.tls-certificate"
         /// HTTPS private key (PEM file).
@@ -74,6 +80,8 @@ extension HubConfiguration {
             }
             inboxRetention = .seconds(Int64(days) * 86_400)
         }
+        consumerLanes = try Self.integer(reader, Key.consumerLanes, in: 1...64) ?? consumerLanes
+        consumerBatchSize = try Self.integer(reader, Key.consumerBatchSize, in: 1...1024) ?? consumerBatchSize
         if let value = Self.read(reader, Key.logLevel) {
             guard let level = Logger.Level(rawValue: value.lowercased()) else {
                 throw HubAppError.invalidConfiguration(
@@ -94,6 +102,15 @@ extension HubConfiguration {
 
     private static func read(_ reader: ConfigReader, _ key: String, isSecret: Bool = false) -> String? {
         reader.string(forKey: ConfigKey(key), isSecret: isSecret)
+    }
+
+    private static func integer(_ reader: ConfigReader, _ key: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let value = read(reader, key) else { return nil }
+        guard let number = Int(value.trimmingCharacters(in: .whitespaces)), range.contains(number) else {
+            throw HubAppError.invalidConfiguration(
+                key: key, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
     }
 
     private static func seconds(_ reader: ConfigReader, _ key: String) throws -> Duration? {

@@ -30,6 +30,11 @@ public struct HubConfiguration: Sendable {
     public var logLevel: Logger.Level
     /// How long consumers remember a handled message id (`hub.inbox` rows older than this are pruned).
     public var inboxRetention: Duration = .seconds(30 * 86_400)
+    /// Parallel lanes of every consumer queue (a key's messages stay in one lane, in order). Each lane holds one
+    /// database connection while its batch runs, so lanes × consumer queues + 2 should fit the pool.
+    public var consumerLanes: Int = 2
+    /// Deliveries per consumer transaction.
+    public var consumerBatchSize: Int = 64
     /// The PEM certificate chain for HTTPS (with ``tlsKey``); nil serves plain HTTP, which is allowed on loopback only.
     public var tlsCertificate: String?
     /// The PEM private key for HTTPS.
