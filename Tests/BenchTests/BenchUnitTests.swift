@@ -77,12 +77,15 @@ struct BenchUnitTests {
     func paymentsCommands() throws {
         var requestIDs = Set<String>()
         var amounts = Set<String>()
+        var payers: [String: Int] = [:]
         for index in 0..<300 {
             let envelope = try BenchWorkload.payments.makeCommand("abcd1234", index, 512)
             // The required fields of the interface already take ~700 bytes as a CloudEvents envelope.
             #expect(envelope.encode().count < 760)
             let decoded = try Envelope.decode(bytes: envelope.encode())
-            #expect(decoded.enterpriseID?.value == "91320500MA1Q7H2K3A")
+            let payer = try #require(decoded.enterpriseID)
+            #expect(payer.value == PaymentsCommands.benchPayers[index % 64])
+            payers[payer.value, default: 0] += 1
             #expect(decoded.correlationID == envelope.id.uuid)
             let data = decoded.data
             let request = try #require(data["clientRequestId"]?.stringValue)
@@ -98,10 +101,24 @@ struct BenchUnitTests {
         }
         #expect(requestIDs.count == 300)
         #expect(amounts.count == 300)
+        // 64 paying enterprises, evenly: the commands spread over the consumer's lanes (ordering is per enterprise).
+        #expect(payers.count == 64)
+        #expect(payers.values.allSatisfy { $0 == 4 || $0 == 5 })
         // Another run on the same day uses other creditor accounts (R-PAY-5 across runs).
         let first = try BenchWorkload.payments.makeCommand("abcd1234", 5, 512).data["creditor"]?["account"]
         let second = try BenchWorkload.payments.makeCommand("beef5678", 5, 512).data["creditor"]?["account"]
         #expect(first != nil && first != second)
+    }
+}
+
+/// The bench's paying enterprises are real-looking codes: R-ID-1/2 hold (USCC init) and R-ID-3 too.
+@Test("bench payers: 64 distinct USCCs, each passing the check character (R-ID-2) and the GB 11714 check (R-ID-3)")
+func benchPayersAreValid() throws {
+    let payers = PaymentsCommands.benchPayers
+    #expect(Set(payers).count == 64)
+    for payer in payers {
+        let code = try USCC(payer)
+        #expect(code.organizationCodeCheckPasses, "\(payer)")
     }
 }
 

@@ -9,6 +9,8 @@ extension BenchWorkload {
     /// Every request is a valid interbank transfer between two enterprises, below the large-value thresholds,
     /// with a unique client request id and a creditor account unique to the command and the run, so that the
     /// duplicate-window rule (R-PAY-5) never fires, not even across runs; optional fields pad towards `bodyBytes`.
+    /// Command `i` is paid by enterprise `i % 64` (``PaymentsCommands/benchPayers``): payments orders requests per
+    /// enterprise, so a single payer would put the whole run in one lane and measure one lane, not the hub.
     public static let payments = BenchWorkload(
         name: "payments",
         roles: ["payments"],
@@ -17,7 +19,9 @@ extension BenchWorkload {
         failureEventTypes: ["payments.transfer.rejected.v1"],
         environment: ["HUITONG_PAYMENTS_COMPLIANCE_GATE": "off"],
         makeCommand: { runID, index, bodyBytes in
-            try PaymentsCommands.transfer(runID: runID, index: index, bodyBytes: bodyBytes)
+            try PaymentsCommands.transfer(
+                runID: runID, index: index, bodyBytes: bodyBytes,
+                payer: PaymentsCommands.benchPayers[index % PaymentsCommands.benchPayers.count])
         }
     )
 }
@@ -26,6 +30,24 @@ extension BenchWorkload {
 enum PaymentsCommands {
     /// The paying enterprise of synthetic traffic (a valid USCC, R-ID-1/2).
     static let payer = "91320500MA1Q7H2K3A"
+    /// 64 paying enterprises for the bench: valid USCCs (R-ID-1/2) whose organisation code passes GB 11714 too
+    /// (R-ID-3), in Suzhou (320500), differing in positions 15–16.
+    static let benchPayers: [String] = (0..<64).map { payerUSCC(number: $0) }
+
+    /// `91320500` + organisation code `MA1Q7H` + two digits + its GB 11714 check + the USCC check character.
+    static func payerUSCC(number: Int) -> String {
+        let body = "MA1Q7H" + String(format: "%02d", number % 100)
+        let weights = [3, 7, 9, 10, 5, 8, 4, 2]
+        let sum = zip(body.utf8, weights).reduce(0) { total, pair in
+            let value = pair.0 <= 0x39 ? Int(pair.0) - 0x30 : Int(pair.0) - 0x41 + 10
+            return total + value * pair.1
+        }
+        let check = 11 - sum % 11
+        let organizationCode = body + (check == 10 ? "X" : check == 11 ? "0" : String(check))
+        let first17 = "91320500" + organizationCode
+        return first17 + String(USCC.checkCharacter(for: first17) ?? "0")
+    }
+
     /// CNAPS codes of a few banks (12 digits).
     static let agents = ["102100099996", "103100000026", "104100000004", "105100000017", "308584000013"]
 
@@ -46,7 +68,7 @@ enum PaymentsCommands {
     /// A single interbank transfer between enterprises.
     static func transfer(
         runID: String, index: Int, bodyBytes: Int, minorUnits: Int? = nil, creditor: JSONValue? = nil,
-        clientRequestID: String? = nil, id: MessageID = .generate()
+        clientRequestID: String? = nil, id: MessageID = .generate(), payer: String = PaymentsCommands.payer
     ) throws -> Envelope {
         let amount = minorUnits ?? (10_000 + index)  // 100.00 + index cents: unique per index
         // The required fields only, short names: a CloudEvents envelope with these is about 500 bytes; optional
@@ -62,7 +84,7 @@ enum PaymentsCommands {
             ],
             "amount": money(minorUnits: amount),
         ]
-        var envelope = try make(id: id, type: "payments.transfer.request.v1", data: data)
+        var envelope = try make(id: id, type: "payments.transfer.request.v1", data: data, payer: payer)
         var missing = bodyBytes - envelope.encode().count
         let padded = missing >= 18
         if missing >= 18 {
@@ -74,7 +96,7 @@ enum PaymentsCommands {
             let text = "INV-\(index) " + String(repeating: "x", count: max(0, missing - 27 - "INV-\(index) ".utf8.count))
             data["remittanceInformation"] = .string(String(text.prefix(140)))
         }
-        if padded { envelope = try make(id: id, type: "payments.transfer.request.v1", data: data) }
+        if padded { envelope = try make(id: id, type: "payments.transfer.request.v1", data: data, payer: payer) }
         return envelope
     }
 
@@ -85,7 +107,7 @@ enum PaymentsCommands {
         return "https://huitong.example.com/contracts/schemas/\(parts.first ?? "")/\(middle).\(parts.last ?? "v1").schema.json"
     }
 
-    static func make(id: MessageID, type: String, data: JSONObject) throws -> Envelope {
+    static func make(id: MessageID, type: String, data: JSONObject, payer: String = PaymentsCommands.payer) throws -> Envelope {
         try Envelope(
             id: id,
             source: "urn:huitong:bench",
