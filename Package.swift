@@ -220,6 +220,8 @@ let package = Package(
         ),
 
         // MARK: Tests. Unit tests need no servers; IntegrationTests and CLITests use deploy/local's.
+        // Shared by the test targets: running commands without pipes or blocked threads (Command.swift).
+        .target(name: "HubTestSupport", path: "Tests/HubTestSupport"),
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"]),
         .testTarget(name: "HubContractsTests", dependencies: ["HubContracts", "HubCore", "PaymentsService"]),
         .testTarget(name: "HubCryptoTests", dependencies: ["HubCrypto"]),
@@ -229,13 +231,15 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "HubAMQP", "HubStore", "HubCore", "HubApp", "HubRuntime", "PaymentsService",
+                "HubAMQP", "HubStore", "HubCore", "HubApp", "HubRuntime", "PaymentsService", "HubTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "CLITests", dependencies: ["HubCore"]),
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["HubCore", "HubAMQP", "HubTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "PaymentsTests", dependencies: ["PaymentsService", "HubCore", "HubRuntime", "HubStore"]),
         // The adapters: pure tests (XML, ISO 20022 rules, SM2 signing) and flows against the real broker, database
         // and the simulators started in-process.
@@ -254,6 +258,7 @@ let package = Package(
             name: "ComplianceTests",
             dependencies: [
                 "ComplianceChecker", "HubCore", "HubRuntime", "HubStore", "HubAMQP", "HubContracts", "HubApp",
+                "HubTestSupport",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -263,7 +268,7 @@ let package = Package(
         .testTarget(
             name: "AuditSinkTests",
             dependencies: [
-                "AuditSink", "HubCore", "HubAMQP", "HubStore", "HubCrypto",
+                "AuditSink", "HubCore", "HubAMQP", "HubStore", "HubCrypto", "HubTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -272,7 +277,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "Gateway", "HubCore", "HubContracts", "HubAMQP", "HubStore", "HubCrypto", "HubRuntime", "HubApp",
-                "AuditSink",
+                "AuditSink", "HubTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

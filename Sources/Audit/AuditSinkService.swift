@@ -177,7 +177,9 @@ public struct AuditSinkService: Service {
                     if part == .writer { break }
                 }
             } catch {
-                await deliveries.stop()
+                // Cancelled (the graceful window passed): the batches in hand will not be acknowledged, so do not wait
+                // for them; the broker redelivers them and the fingerprints mark the copies.
+                if Task.isCancelled { await deliveries.abandon() } else { await deliveries.stop() }
                 group.cancelAll()
                 throw error
             }

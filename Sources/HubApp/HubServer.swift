@@ -136,13 +136,25 @@ public struct HubServer: Sendable {
         }
         services += parts.flatMap(\.parts.services)
         services.append(application)
+        // Every service is tracked by name, and a watch names the ones that outlive the graceful window (it is last,
+        // so it hears of graceful shutdown first: the group shuts services down in reverse order).
+        let tracker = ServiceTracker()
+        let cancellationWindow: Duration = .seconds(10)
+        services = services.map { service in
+            service is TrackedService
+                ? service : TrackedService(name: Self.serviceName(service), base: service, tracker: tracker, logger: logger)
+        }
+        services.append(
+            ShutdownWatch(
+                tracker: tracker, gracefulWindow: configuration.shutdownTimeout, cancellationWindow: cancellationWindow,
+                logger: logger))
         var groupConfiguration = ServiceGroupConfiguration(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
-        groupConfiguration.maximumCancellationDuration = .seconds(10)
+        groupConfiguration.maximumCancellationDuration = cancellationWindow
         let group = ServiceGroup(configuration: groupConfiguration)
 
         do {
@@ -153,6 +165,12 @@ public struct HubServer: Sendable {
                 try await tasks.next()
                 tasks.cancelAll()
             }
+        } catch is CancellationError where tracker.shutdownRequested {
+            // The graceful window ran out and the services still running were cancelled (the watch logged which):
+            // the stop that was asked for happened; what was not acknowledged is redelivered by the broker.
+            await pool.close()
+            logger.warning("stopped after cancelling the services that outlived the graceful shutdown window")
+            return
         } catch {
             await pool.close()
             throw Self.runFailure(error, host: host, port: configuration.httpPort)
@@ -229,8 +247,11 @@ public struct HubServer: Sendable {
         for (consumer, handler) in consumers {
             var consumerConfiguration = amqp
             consumerConfiguration.connectionName = "huitong serve \(consumer.queue)"
-            services.append(ParkingDrainer(consumer: consumer, amqp: consumerConfiguration, pool: pool, logger: logger))
             services.append(
+                NamedService(
+                    name: "drainer \(consumer.queue)",
+                    base: ParkingDrainer(consumer: consumer, amqp: consumerConfiguration, pool: pool, logger: logger)))
+            services.append(NamedService(name: "consumer \(consumer.queue)", base:
                 ConsumerService(
                     configuration: ConsumerService.Configuration(consumer: consumer, batchSize: batchSize, lanes: lanes),
                     handler: handler,
@@ -239,9 +260,16 @@ public struct HubServer: Sendable {
                     publisher: publisher,
                     logger: logger
                 )
-            )
+            ))
         }
         return services
+    }
+
+    /// A service's name in logs: its type, or the name it was given.
+    static func serviceName(_ service: any Service) -> String {
+        if let named = service as? NamedService { return named.name }
+        let type = String(describing: Swift.type(of: service))
+        return type.split(separator: "<").first.map(String.init) ?? type
     }
 
     /// The first SIGTERM/SIGINT is the group's (graceful); the second ends the process immediately.

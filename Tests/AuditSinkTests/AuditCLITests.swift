@@ -1,4 +1,5 @@
 import Foundation
+import HubTestSupport
 import HubAMQP
 import HubCore
 import HubStore
@@ -13,28 +14,16 @@ struct AuditCLITests {
         .deletingLastPathComponent()
 
     static func run(_ arguments: [String], chain: String) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = root.appending(path: ".build/debug/huitong")
-        process.arguments = arguments
         let keys = FileManager.default.temporaryDirectory.appending(path: "audit-cli-keys").path
-        process.environment = [
-            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-            "HUITONG_AMQP_URL": AuditTestSupport.amqpURL, "HUITONG_DATABASE_URL": AuditTestSupport.databaseURL,
-            "HUITONG_AUDIT_CHAIN": chain, "HUITONG_AUDIT_KEY_DIR": keys,
-        ]
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let deadline = ContinuousClock.now + .seconds(60)
-        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
-            String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        )
+        let result = try await Command.run(
+            root.appending(path: ".build/debug/huitong").path, arguments,
+            environment: [
+                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+                "HUITONG_AMQP_URL": AuditTestSupport.amqpURL, "HUITONG_DATABASE_URL": AuditTestSupport.databaseURL,
+                "HUITONG_AUDIT_CHAIN": chain, "HUITONG_AUDIT_KEY_DIR": keys,
+            ],
+            timeout: .seconds(60))
+        return (result.status, result.stdout, result.stderr)
     }
 
     @Test("verify: exit 0 on an intact chain, exit 2 naming the edited record after tampering")

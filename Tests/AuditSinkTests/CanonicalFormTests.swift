@@ -1,4 +1,5 @@
 import Foundation
+import HubTestSupport
 import HubCore
 import HubCrypto
 import Testing
@@ -82,7 +83,7 @@ struct CanonicalFormTests {
     }
 
     @Test("hash = SM3(previous hash ‖ canonical bytes), checked with the openssl CLI (an independent SM3)")
-    func hashMatchesOpenSSL() throws {
+    func hashMatchesOpenSSL() async throws {
         var record = try Self.sample()
         record.previousHash = (0..<32).map { UInt8($0) }
         let input = record.previousHash + record.canonicalBytes()
@@ -91,14 +92,7 @@ struct CanonicalFormTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("input.bin")
         try Data(input).write(to: file)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["dgst", "-sm3", "-r", file.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let output = try await Command.run("/usr/bin/openssl", ["dgst", "-sm3", "-r", file.path]).stdout
         let expected = output.split(separator: " ").first.map(String.init) ?? ""
         #expect(AuditStore.hex(try record.computeHash()) == expected)
     }

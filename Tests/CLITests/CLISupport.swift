@@ -1,4 +1,5 @@
 import Foundation
+import HubTestSupport
 import Testing
 
 /// Runs the built `huitong` binary the way an operator would, and captures what it prints.
@@ -30,30 +31,11 @@ struct CLI {
     static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60))
         async throws -> Result
     {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
         var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        process.currentDirectoryURL = repositoryRoot
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now > deadline {
-                process.terminate()
-                Issue.record("huitong \(arguments.joined(separator: " ")) did not finish within \(timeout)")
-                break
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        process.waitUntilExit()
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return Result(status: process.terminationStatus, stdout: stdout, stderr: stderr)
+        let result = try await Command.run(
+            binary.path, arguments, environment: env, directory: repositoryRoot.path, timeout: timeout)
+        if result.timedOut { Issue.record("huitong \(arguments.joined(separator: " ")) did not finish within \(timeout)") }
+        return Result(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 }

@@ -1,4 +1,8 @@
 import Foundation
+import HubAMQP
+import HubCore
+import Logging
+import HubTestSupport
 import Glibc
 import Testing
 
@@ -137,8 +141,7 @@ struct CLITests {
         let process = Process()
         process.executableURL = CLI.binary
         // Every role runs, and on a loaded machine draining their in-flight batches can take a while: 30 s of graceful
-        // shutdown keeps this test on the graceful path. (Forced cancellation after the graceful limit is a known
-        // weak spot: some service can ignore it and ServiceLifecycle then traps — see the session note.)
+        // shutdown keeps this test on the graceful path (forcedShutdownExitsCleanly covers the cancellation path).
         process.arguments = ["serve", "--http-port", "0", "--shutdown-timeout", "30"]
         var env = environment
         env["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
@@ -173,6 +176,56 @@ struct CLITests {
         }
     }
 
+    @Test("forced shutdown: with a 1 ms graceful window every role still honours cancellation and serve exits 0")
+    func forcedShutdownExitsCleanly() async throws {
+        // Before the fix, the audit sink waited 10 s for deliveries nobody would settle once cancelled, and
+        // ServiceLifecycle's cancellation deadline then aborted the process (SIGILL) — 6 runs out of 6 under load.
+        let errors = FileManager.default.temporaryDirectory.appending(path: "serve-forced-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errors) }
+        // A backlog on hub.commands, so that the taps (audit, compliance: bound to '#') are mid-work at SIGTERM and
+        // the 1 ms graceful window runs out: the cancellation path is what this test is about.
+        let amqp = try AMQPConfiguration(url: CLI.amqpURL, connectionName: "cli-test-backlog")
+        try await AMQPPublisher.withPublisher(
+            configuration: amqp, topology: Topology(exchanges: Topology.hubExchanges), logger: Logger(label: "cli-test")
+        ) { publisher in
+            let pings = try (0..<3_000).map { _ in
+                AMQPMessage(
+                    envelope: try Envelope(
+                        source: "/cli-tests/forced-shutdown", type: MessageType("hub.heartbeat.ping.v1"),
+                        dataSchema: "https://huitong.example.com/contracts/schemas/hub/heartbeat-ping.v1.schema.json",
+                        data: JSONObject()),
+                    exchange: Topology.ExchangeName.commands)
+            }
+            for result in try await publisher.publish(batch: pings) { try result.get() }
+        }
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["serve", "--http-port", "0", "--shutdown-timeout", "0.001"]
+        var env = environment
+        env["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        env["HUITONG_LOG_LEVEL"] = "info"
+        process.environment = env
+        process.currentDirectoryURL = CLI.repositoryRoot
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = try FileHandle(forWritingTo: errors)
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        _ = try await Self.readListeningPort(out.fileHandleForReading, timeout: .seconds(60))
+        kill(process.processIdentifier, SIGTERM)
+        // A bound, not a timing assertion: 1 ms graceful + 10 s of cancellation allowance + a loaded machine.
+        let deadline = ContinuousClock.now + .seconds(45)
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!process.isRunning, "serve did not stop after SIGTERM")
+        let log = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+        #expect(!log.contains("about to abort"), "\(log.split(separator: "\n").filter { $0.contains("services") })")
+        if !process.isRunning {
+            #expect(process.terminationReason == .exit && process.terminationStatus == 0,
+                    "serve ended with \(process.terminationReason == .exit ? "exit status" : "signal") \(process.terminationStatus)")
+        }
+    }
+
     static func readListeningPort(_ handle: FileHandle, timeout: Duration) async throws -> Int {
         let task = Task.detached { () -> Int? in
             var buffer = ""
@@ -200,14 +253,9 @@ struct CLITests {
     }
 
     static func get(_ url: String) async throws -> (status: Int, body: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "10", url]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        process.waitUntilExit()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let result = try await Command.run(
+            "/usr/bin/env", ["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "10", url])
+        let text = result.stdout
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         let status = Int(lines.last ?? "") ?? 0
         return (status, lines.dropLast().joined(separator: "\n"))

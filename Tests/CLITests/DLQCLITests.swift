@@ -1,4 +1,5 @@
 import Foundation
+import HubTestSupport
 import Testing
 
 /// `huitong dlq` against the real database and broker: a parked message is listed, shown, refused a redrive to a
@@ -11,7 +12,7 @@ struct DLQCLITests {
     func roundTrip() async throws {
         #expect(try await CLI.run(["migrate"], environment: environment).status == 0)
         let queue = "svc.cli-\(UUID().uuidString.prefix(8).lowercased())"
-        let insert = try CLI.psql(
+        let insert = try await CLI.psql(
             """
             INSERT INTO hub.parked (queue, message_id, message_type, reason, error_code, attempts, original_exchange,
                 original_routing_key, first_failed_at, last_failed_at, body)
@@ -56,7 +57,7 @@ struct DLQCLITests {
         #expect(purge.stdout.contains("purged: 1"))
         let empty = try await CLI.run(["dlq", "list", "--queue", queue], environment: environment)
         #expect(empty.stdout.contains("0 parked message(s)"))
-        let recorded = try CLI.psql("SELECT count(*) FROM hub.dlq_actions WHERE queue = '\(queue)' AND action = 'purge'")
+        let recorded = try await CLI.psql("SELECT count(*) FROM hub.dlq_actions WHERE queue = '\(queue)' AND action = 'purge'")
         #expect(recorded.contains("1"))
     }
 
@@ -73,20 +74,13 @@ struct DLQCLITests {
 
 extension CLI {
     /// Runs SQL as the local superuser through `deploy/local/servers.sh psql` and returns its unaligned output.
-    static func psql(_ sql: String) throws -> String {
-        let process = Process()
-        process.executableURL = repositoryRoot.appending(path: "deploy/local/servers.sh")
+    static func psql(_ sql: String) async throws -> String {
         // The database the binary under test uses (HUITONG_DATABASE_URL), not a fixed name.
         let database = URLComponents(string: databaseURL)?.path.dropFirst().description ?? "huitong"
-        process.arguments = ["psql", "-d", database.isEmpty ? "huitong" : database, "-tA", "-v", "ON_ERROR_STOP=1", "-c", sql]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw CLIError("psql failed: \(text)") }
-        return text
+        let result = try await Command.run(
+            repositoryRoot.appending(path: "deploy/local/servers.sh").path,
+            ["psql", "-d", database.isEmpty ? "huitong" : database, "-tA", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        guard result.status == 0 else { throw CLIError("psql failed: \(result.stdout)\(result.stderr)") }
+        return result.stdout
     }
 }

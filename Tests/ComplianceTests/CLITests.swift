@@ -1,5 +1,6 @@
 import ComplianceChecker
 import Foundation
+import HubTestSupport
 import HubCore
 import HubRuntime
 import HubStore
@@ -17,26 +18,14 @@ struct ComplianceCLITests {
     static var binary: URL { ComplianceSupport.repositoryRoot.appending(path: ".build/debug/huitong") }
 
     static func run(_ arguments: [String]) async throws -> Result {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.environment = [
-            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-            "HUITONG_DATABASE_URL": ComplianceSupport.databaseURL, "HUITONG_AMQP_URL": ComplianceSupport.amqpURL,
-        ]
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let deadline = ContinuousClock.now + .seconds(60)
-        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus,
-            stdout: String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
-            stderr: String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        let result = try await Command.run(
+            binary.path, arguments,
+            environment: [
+                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+                "HUITONG_DATABASE_URL": ComplianceSupport.databaseURL, "HUITONG_AMQP_URL": ComplianceSupport.amqpURL,
+            ],
+            timeout: .seconds(60))
+        return Result(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 
     @Test("list, release, a second decision refused in one line; the decision is stored and queued as a message")

@@ -41,8 +41,11 @@ struct AMQPFaultTests {
                 }
 
                 // The publisher: numbered messages in windows of 50; whatever is not confirmed is republished.
+                // No heartbeats: nothing services them while this loop waits for the consumer to catch up, and
+                // the broker must not close the connection before the test does (the point is the publish that
+                // finds it dead: connectionLost).
                 let publisher = AMQPPublisher(
-                    configuration: try AMQPSupport.configuration(name: publisherName), topology: topology,
+                    configuration: try AMQPSupport.configuration(name: publisherName, query: "heartbeat=0"), topology: topology,
                     logger: AMQPSupport.logger
                 )
                 var toSend = Array(0..<total)
@@ -78,8 +81,8 @@ struct AMQPFaultTests {
                             try await Task.sleep(for: .milliseconds(10))
                         }
                         killed = true
-                        let closedPublisher = try AMQPSupport.closeConnections(named: publisherName)
-                        let closedConsumer = try AMQPSupport.closeConnections(named: consumerName)
+                        let closedPublisher = try await AMQPSupport.closeConnections(named: publisherName)
+                        let closedConsumer = try await AMQPSupport.closeConnections(named: consumerName)
                         #expect(closedPublisher == 1)
                         #expect(closedConsumer == 1)
                     }
@@ -132,7 +135,7 @@ struct AMQPFaultTests {
             for try await delivery in deliveries {
                 if first == nil {
                     first = delivery
-                    try AMQPSupport.closeConnections(named: consumerName)
+                    try await AMQPSupport.closeConnections(named: consumerName)
                 } else {
                     redelivered = delivery
                     try await delivery.ack()
@@ -159,10 +162,10 @@ struct AMQPFaultTests {
                 topology: Topology(queues: [Topology.Queue(name: queue, kind: .classic)]), logger: AMQPSupport.logger
             ) { publisher in
                 try await publisher.publish(AMQPSupport.message(exchange: "", routingKey: queue, number: 1))
-                let before = try AMQPSupport.connectionPIDs(named: name)
+                let before = try await AMQPSupport.connectionPIDs(named: name)
                 try await Task.sleep(for: .seconds(7))
                 try await publisher.publish(AMQPSupport.message(exchange: "", routingKey: queue, number: 2))
-                let after = try AMQPSupport.connectionPIDs(named: name)
+                let after = try await AMQPSupport.connectionPIDs(named: name)
                 #expect(before.count == 1)
                 #expect(before == after, "the connection was replaced: heartbeats were missed")
             }
@@ -187,12 +190,12 @@ struct AMQPFaultTests {
                     for try await delivery in deliveries {
                         try await delivery.ack()
                         // Read the connection list while still iterating (leaving the loop closes the consumer).
-                        return (AMQPSupport.number(of: delivery), try AMQPSupport.connectionPIDs(named: name))
+                        return (AMQPSupport.number(of: delivery), try await AMQPSupport.connectionPIDs(named: name))
                     }
                     return (nil, [])
                 }
                 try await Task.sleep(for: .seconds(1))
-                let before = try AMQPSupport.connectionPIDs(named: name)
+                let before = try await AMQPSupport.connectionPIDs(named: name)
                 try await Task.sleep(for: .seconds(6))
                 try await AMQPPublisher.withPublisher(
                     configuration: AMQPSupport.configuration(name: "test-heartbeat-con-pub"), logger: AMQPSupport.logger

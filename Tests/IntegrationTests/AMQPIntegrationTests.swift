@@ -291,7 +291,7 @@ struct AMQPIntegrationTests {
                 try await connection.declare(topology)
                 for queue in queues { _ = try await connection.queueStatus(queue) }
             }
-            let listing = try AMQPSupport.rabbitmqctl(["-q", "list_queues", "-p", "huitong", "name", "type", "arguments"])
+            let listing = try await AMQPSupport.rabbitmqctl(["-q", "list_queues", "-p", "huitong", "name", "type", "arguments"])
             let line = try #require(listing.split(separator: "\n").first { $0.hasPrefix(name + "\t") })
             #expect(line.contains("\tquorum\t"))
             #expect(line.contains("x-delivery-limit"))

@@ -1,4 +1,5 @@
 import Foundation
+import HubTestSupport
 import HubAMQP
 import HubCore
 import Logging
@@ -89,7 +90,7 @@ struct EndToEndFlowTests {
             let placed = try await env.waitFor(held, "compliance.hold.placed.v1")
             #expect(await env.count(held, "payments.transfer.executing.v1") == 0, "nothing executes while held")
             let holdID = try #require(placed["holdId"]?.stringValue)
-            let release = try env.huitong(["compliance", "holds", "release", holdID, "--reason", "documents checked", "--as", "e2e-reviewer"])
+            let release = try await env.huitong(["compliance", "holds", "release", holdID, "--reason", "documents checked", "--as", "e2e-reviewer"])
             #expect(release.status == 0, "\(release.output)")
             try await env.waitFor(held, "compliance.hold.released.v1")
             try await env.waitFor(held, settled)
@@ -127,16 +128,16 @@ final class E2EEnvironment: Sendable {
     /// Creates the vhost and database (once; both survive between runs), starts the simulators and the hub, runs
     /// `body`, and stops everything whatever happened. Logs stay in `.build/e2e-logs/<suffix>/`.
     static func with(_ body: (E2EEnvironment) async throws -> Void) async throws {
-        _ = try? AMQPSupport.rabbitmqctl(["add_vhost", vhost])
-        _ = try AMQPSupport.rabbitmqctl(["set_permissions", "-p", vhost, "huitong", ".*", ".*", ".*"])
-        _ = try? RuntimeSupport.psql(["-d", "postgres", "-c", "CREATE DATABASE \(database) OWNER huitong"])
+        _ = try? await AMQPSupport.rabbitmqctl(["add_vhost", vhost])
+        _ = try await AMQPSupport.rabbitmqctl(["set_permissions", "-p", vhost, "huitong", ".*", ".*", ".*"])
+        _ = try? await RuntimeSupport.psql(["-d", "postgres", "-c", "CREATE DATABASE \(database) OWNER huitong"])
 
         let suffix = UUID().uuidString.prefix(8).lowercased()
         let directory = AMQPSupport.repositoryRoot.appending(path: ".build/e2e-logs/\(suffix)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let environment = try E2EEnvironment(suffix: String(suffix), directory: directory)
         let keys = directory.appending(path: "keys").path
-        let made = try environment.huitong(["simulate", "keys", "--dir", keys])
+        let made = try await environment.huitong(["simulate", "keys", "--dir", keys])
         try #require(made.status == 0, "simulate keys: \(made.output)")
 
         let interbankPort = try freePort()
@@ -304,13 +305,11 @@ final class E2EEnvironment: Sendable {
         return process
     }
 
-    /// Runs `huitong ARGS` against the run's vhost and database, to completion.
-    func huitong(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let name = "cli-\(UUID().uuidString.prefix(6))"
-        let process = try start(name, arguments)
-        process.waitUntilExit()
-        let output = (try? String(contentsOf: directory.appending(path: "\(name).log"), encoding: .utf8)) ?? ""
-        return (process.terminationStatus, output)
+    /// Runs `huitong ARGS` against the run's vhost and database, to completion (``Command``: no blocked thread).
+    func huitong(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let result = try await Command.run(
+            ProofProcess.binary.path, arguments, environment: environment, directory: AMQPSupport.repositoryRoot.path)
+        return (result.status, result.stdout + result.stderr)
     }
 
     func waitForLog(_ name: String, containing text: String) async throws {

@@ -139,7 +139,7 @@ struct FaultProofTests {
                 kills += 1
                 server = try ProofProcess.startServer()
             } else if !closedBroker && progress >= 0.45 {
-                let closed = try Self.closeServerConnections()
+                let closed = try await Self.closeServerConnections()
                 closedBroker = closed > 0
             } else if !restartedDatabase && progress >= 0.75 {
                 let restart = try ProofProcess.script(["restart-postgres"])
@@ -220,12 +220,12 @@ struct FaultProofTests {
     }
 
     /// Closes, from the broker, every connection of the serving process (their names start with `huitong serve`).
-    static func closeServerConnections() throws -> Int {
-        let listing = try AMQPSupport.rabbitmqctl(["-q", "list_connections", "--no-table-headers", "pid", "client_properties"])
+    static func closeServerConnections() async throws -> Int {
+        let listing = try await AMQPSupport.rabbitmqctl(["-q", "list_connections", "--no-table-headers", "pid", "client_properties"])
         var closed = 0
         for line in listing.split(separator: "\n") where line.contains("huitong serve") {
             guard let pid = line.split(separator: "\t").first else { continue }
-            _ = try? AMQPSupport.rabbitmqctl(["close_connection", String(pid), "test: broker-side close"])
+            _ = try? await AMQPSupport.rabbitmqctl(["close_connection", String(pid), "test: broker-side close"])
             closed += 1
         }
         return closed

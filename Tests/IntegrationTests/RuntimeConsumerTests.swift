@@ -282,7 +282,7 @@ struct RuntimeConsumerTests {
             var closed = 0
             try await harness.running([harness.drainer(), harness.consumerService(batchSize: 32)]) {
                 try await RuntimeSupport.expectEventually { try await harness.effects().rows >= 300 }
-                closed = try AMQPSupport.closeConnections(named: harness.amqp.connectionName ?? "")
+                closed = try await AMQPSupport.closeConnections(named: harness.amqp.connectionName ?? "")
                 try await RuntimeSupport.expectEventually(timeout: .seconds(120)) {
                     try await harness.effects().rows >= total
                 }

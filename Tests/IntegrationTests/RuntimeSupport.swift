@@ -3,6 +3,7 @@ import HubAMQP
 import HubCore
 import HubRuntime
 import HubStore
+import HubTestSupport
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -48,20 +49,20 @@ enum RuntimeSupport {
             try await migrate()
         } catch let error as PostgresError where error.code == .databaseNotFound {
             // Two test processes may race here; the loser's CREATE fails and the database exists anyway.
-            _ = try? psql(["-d", "postgres", "-c", "CREATE DATABASE \(databaseName) OWNER huitong"])
+            _ = try? await psql(["-d", "postgres", "-c", "CREATE DATABASE \(databaseName) OWNER huitong"])
             try await migrate()
         }
     }
 
     /// Creates and migrates a database that only the calling test uses (see ``RuntimeHarness/with(label:retryDelays:deliveryLimit:isolated:_:)``).
     static func createIsolatedDatabase(_ name: String) async throws {
-        _ = try psql(["-d", "postgres", "-c", "CREATE DATABASE \(name) OWNER huitong"])
+        _ = try await psql(["-d", "postgres", "-c", "CREATE DATABASE \(name) OWNER huitong"])
         try await migrate(database: name)
     }
 
     /// Drops a database made by ``createIsolatedDatabase(_:)``, closing whatever is still connected to it.
-    static func dropIsolatedDatabase(_ name: String) {
-        _ = try? psql(["-d", "postgres", "-c", "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"])
+    static func dropIsolatedDatabase(_ name: String) async {
+        _ = try? await psql(["-d", "postgres", "-c", "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"])
     }
 
     private static func migrate(database: String = databaseName) async throws {
@@ -75,23 +76,13 @@ enum RuntimeSupport {
         await pool.close()
     }
 
-    /// Runs `deploy/local/servers.sh psql ARGS…` (superuser) and returns its output.
-    static func psql(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = AMQPSupport.repositoryRoot.appendingPathComponent("deploy/local/servers.sh")
-        process.arguments = ["psql"] + arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw AMQPSupport.CommandFailed(description: "psql failed: " + String(decoding: errorData, as: UTF8.self))
-        }
-        return String(decoding: data, as: UTF8.self)
+    /// Runs `deploy/local/servers.sh psql ARGS…` (superuser) and returns its output (no pipes, no blocked thread:
+    /// ``Command``).
+    static func psql(_ arguments: [String]) async throws -> String {
+        let result = try await Command.run(
+            AMQPSupport.repositoryRoot.appendingPathComponent("deploy/local/servers.sh").path, ["psql"] + arguments)
+        guard result.status == 0 else { throw AMQPSupport.CommandFailed(description: "psql failed: " + result.stderr) }
+        return result.stdout
     }
 
     /// Records an issue unless `condition` holds within `timeout` (see ``eventually(timeout:_:)``).
@@ -213,7 +204,6 @@ struct RuntimeHarness: Sendable {
         } else {
             try await RuntimeSupport.prepareDatabase()
         }
-        defer { if isolated { RuntimeSupport.dropIsolatedDatabase(database) } }
         let queue = "svc.test-\(label)-\(suffix)"
         let domain = "t\(suffix)"
         let pool = PostgresPool(
@@ -224,7 +214,23 @@ struct RuntimeHarness: Sendable {
         let amqp = try AMQPSupport.configuration(name: "runtime-\(label)-\(suffix)")
         let queues = [queue, consumer.parkingQueueName, "\(queue).events"]
             + retryDelays.indices.map { consumer.retryQueueName(tier: $0) }
-        return try await AMQPPublisher.withPublisher(configuration: amqp, logger: RuntimeSupport.logger) { publisher in
+        do {
+            let result = try await run(
+                queue: queue, database: database, domain: domain, schema: schema, pool: pool, amqp: amqp,
+                consumer: consumer, queues: queues, body)
+            if isolated { await RuntimeSupport.dropIsolatedDatabase(database) }
+            return result
+        } catch {
+            if isolated { await RuntimeSupport.dropIsolatedDatabase(database) }
+            throw error
+        }
+    }
+
+    private static func run<R: Sendable>(
+        queue: String, database: String, domain: String, schema: SQLIdentifier, pool: PostgresPool,
+        amqp: AMQPConfiguration, consumer: Topology.Consumer, queues: [String], _ body: (RuntimeHarness) async throws -> R
+    ) async throws -> R {
+        try await AMQPPublisher.withPublisher(configuration: amqp, logger: RuntimeSupport.logger) { publisher in
             let harness = RuntimeHarness(
                 queue: queue, database: database, domain: domain, schema: schema, pool: pool, publisher: publisher, amqp: amqp,
                 consumer: consumer)

@@ -82,6 +82,14 @@ public struct DeliverySequence: AsyncSequence, Sendable {
         await session.waitForPump()
     }
 
+    /// Stops without waiting for handed-out deliveries to be settled: cancels the consumer, closes the connection
+    /// and ends the sequence. For a caller that was cancelled and will settle nothing more; the broker redelivers
+    /// whatever was not acknowledged (at-least-once, nothing lost).
+    public func abandon() async {
+        session.requestStop(abandoning: true)
+        await session.waitForPump()
+    }
+
     /// Creates the iterator; iterate once.
     /// - Returns: The iterator.
     public func makeAsyncIterator() -> Iterator {
@@ -121,6 +129,7 @@ final class IterationLifetime: Sendable {
 final class ConsumerSession: Sendable {
     private struct State {
         var stopRequested = false
+        var abandoned = false
         var pump: Task<Void, Never>?
         var current: ObjectIdentifier?
         var generation: UInt64 = 0
@@ -129,8 +138,15 @@ final class ConsumerSession: Sendable {
     private let state = Mutex(State())
 
     func start(_ task: Task<Void, Never>) { state.withLock { $0.pump = task } }
-    func requestStop() { state.withLock { $0.stopRequested = true } }
+    func requestStop(abandoning: Bool = false) {
+        state.withLock {
+            $0.stopRequested = true
+            if abandoning { $0.abandoned = true }
+        }
+    }
     var stopRequested: Bool { state.withLock { $0.stopRequested } }
+    /// Stop without waiting for handed-out deliveries.
+    var abandoned: Bool { state.withLock { $0.abandoned } }
     func waitForPump() async { await state.withLock { $0.pump }?.value }
 
     func begin(connection: AMQPConnection, generation: UInt64) {
@@ -271,7 +287,7 @@ private struct Pump: Sendable {
             logger.debug("amqp consumer cancel failed", metadata: ["error.type": "\(error.amqpErrorType)"])
         }
         let deadline = ContinuousClock.now + drainTimeout
-        while session.outstandingCount > 0 && ContinuousClock.now < deadline {
+        while session.outstandingCount > 0 && ContinuousClock.now < deadline && !session.abandoned {
             guard await connection.isOpen else { break }
             try? await connection.tick()
             try? await Task.sleep(for: .milliseconds(20))

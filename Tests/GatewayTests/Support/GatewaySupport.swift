@@ -1,4 +1,5 @@
 import Foundation
+import HubTestSupport
 import Gateway
 import HubAMQP
 import HubApp
@@ -293,44 +294,11 @@ struct ProcessOutput: Sendable {
     var stderr: String
 }
 
-/// Runs a program to completion on a Dispatch thread, never on the cooperative pool (whose 2 threads must not
-/// block: the gateway under test, the database pool and the broker connections all need them).
+/// Runs a program to completion without pipes and without blocking a thread of the cooperative pool (whose 2
+/// threads the gateway under test, the database pool and the broker connections all need): ``Command``.
 func runProcess(
     _ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil
 ) async throws -> ProcessOutput {
-    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ProcessOutput, any Error>) in
-        DispatchQueue.global().async {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-            if let environment { process.environment = environment }
-            if let directory { process.currentDirectoryURL = directory }
-            let out = Pipe()
-            let err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            do {
-                try process.run()
-            } catch {
-                continuation.resume(throwing: error)
-                return
-            }
-            // Read stderr on another thread so a full pipe cannot stall the child.
-            let errorData = Mutex<Data>(Data())
-            let group = DispatchGroup()
-            group.enter()
-            DispatchQueue.global().async {
-                let data = err.fileHandleForReading.readDataToEndOfFile()
-                errorData.withLock { $0 = data }
-                group.leave()
-            }
-            let outData = out.fileHandleForReading.readDataToEndOfFile()
-            group.wait()
-            process.waitUntilExit()
-            continuation.resume(
-                returning: ProcessOutput(
-                    status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                    stderr: String(decoding: errorData.withLock { $0 }, as: UTF8.self)))
-        }
-    }
+    let result = try await Command.run(executable, arguments, environment: environment, directory: directory?.path)
+    return ProcessOutput(status: result.status, stdout: result.stdout, stderr: result.stderr)
 }

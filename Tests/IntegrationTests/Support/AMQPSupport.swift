@@ -1,4 +1,5 @@
 import Foundation
+import HubTestSupport
 import HubAMQP
 import HubCore
 import Logging
@@ -40,33 +41,23 @@ enum AMQPSupport {
         var description: String
     }
 
-    /// Runs `deploy/local/servers.sh rabbitmqctl ARGS…` and returns its standard output.
-    static func rabbitmqctl(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = repositoryRoot.appendingPathComponent("deploy/local/servers.sh")
-        process.arguments = ["rabbitmqctl"] + arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw CommandFailed(
-                description: "rabbitmqctl \(arguments.first ?? "") failed: " + String(decoding: errorData, as: UTF8.self)
-            )
+    /// Runs `deploy/local/servers.sh rabbitmqctl ARGS…` and returns its standard output (no pipes, no blocked
+    /// thread: ``Command``).
+    static func rabbitmqctl(_ arguments: [String]) async throws -> String {
+        let result = try await Command.run(
+            repositoryRoot.appendingPathComponent("deploy/local/servers.sh").path, ["rabbitmqctl"] + arguments)
+        guard result.status == 0 else {
+            throw CommandFailed(description: "rabbitmqctl \(arguments.first ?? "") failed: " + result.stderr)
         }
-        return String(decoding: data, as: UTF8.self)
+        return result.stdout
     }
 
     /// The broker-side ids (`pid`) of the connections whose client-provided name is `name`.
     ///
     /// RabbitMQ 3.10's `list_connections` has no `user_provided_name` column; the name is the `connection_name`
     /// entry of `client_properties`. Test names are unique, so a line that contains the name is that connection.
-    static func connectionPIDs(named name: String) throws -> [String] {
-        try rabbitmqctl(["-q", "list_connections", "--no-table-headers", "pid", "client_properties"])
+    static func connectionPIDs(named name: String) async throws -> [String] {
+        try await rabbitmqctl(["-q", "list_connections", "--no-table-headers", "pid", "client_properties"])
             .split(separator: "\n")
             .compactMap { line -> String? in
                 let columns = line.split(separator: "\t", maxSplits: 1)
@@ -79,9 +70,9 @@ enum AMQPSupport {
 
     /// Closes, from the broker, every connection named `name`; returns how many.
     @discardableResult
-    static func closeConnections(named name: String) throws -> Int {
-        let pids = try connectionPIDs(named: name)
-        for pid in pids { _ = try rabbitmqctl(["close_connection", pid, "test: broker-side kill"]) }
+    static func closeConnections(named name: String) async throws -> Int {
+        let pids = try await connectionPIDs(named: name)
+        for pid in pids { _ = try await rabbitmqctl(["close_connection", pid, "test: broker-side kill"]) }
         return pids.count
     }
 
