@@ -193,13 +193,20 @@ public struct PaymentsHandler: MessageHandler {
         let channel: String
         do { channel = try TransferValidation.channel(payload.channel) } catch { return [try refusal(error)] }
 
-        try await PaymentsStore.lock("payments:enterprise:\(enterprise.value)", in: transaction)
-        try await PaymentsStore.lock("payments:subject:\(envelope.id)", in: transaction)
+        try await PaymentsStore.lock(
+            "payments:enterprise:\(enterprise.value)", then: "payments:subject:\(envelope.id)", in: transaction)
         let fingerprint = RequestFingerprint.canonicalBytes(payload)
-        if let recorded = try await PaymentsStore.recordedRequest(
-            enterpriseID: enterprise.value, channel: channel, kind: "transfer", clientRequestId: payload.clientRequestId,
-            fingerprint: fingerprint, in: transaction)
-        {
+        // Validation needs no database; its outcome decides whether the look-up also checks the duplicate window, so
+        // that R-PAY-3 and R-PAY-5 cost one round trip together.
+        let validated = Result { () throws(Rejection) -> TransferInstruction in
+            try validation.validate(payload, enterpriseID: enterprise, now: now)
+        }
+        let instruction = try? validated.get()
+        let lookUp = try await PaymentsStore.lookUpTransferRequest(
+            enterpriseID: enterprise.value, channel: channel, clientRequestId: payload.clientRequestId,
+            fingerprint: fingerprint, instruction: instruction?.duplicateOverride == false ? instruction : nil,
+            now: now, window: configuration.duplicateWindow, in: transaction)
+        if let recorded = lookUp.recorded {
             if recorded.samePayload {
                 // R-PAY-3: the recorded outcome stands; nothing new is sent.
                 context.logger.info("payments: repeated transfer request, recorded outcome stands",
@@ -211,10 +218,8 @@ public struct PaymentsHandler: MessageHandler {
                 pointer: "/data/clientRequestId"))]
         }
         do {
-            let instruction = try validation.validate(payload, enterpriseID: enterprise, now: now)
-            if !instruction.duplicateOverride,
-               try await PaymentsStore.hasDuplicate(instruction, now: now, window: configuration.duplicateWindow, in: transaction)
-            {
+            let instruction = try validated.get()
+            if lookUp.duplicate {
                 throw Rejection(
                     .duplication,
                     "a transfer with the same debtor, creditor, amount and value date was requested within the "
@@ -224,11 +229,8 @@ public struct PaymentsHandler: MessageHandler {
             var transfer = TransferRecord(
                 transferID: transferID, instruction: instruction, batchRef: nil, lineSequence: nil,
                 commandID: envelope.id.uuid, subjectMessageID: envelope.id.uuid, correlationID: correlationID)
-            try await PaymentsStore.insert(transfer, retryOf: nil, now: now, in: transaction)
-            try await PaymentsStore.recordRequest(
-                enterpriseID: enterprise.value, channel: channel, kind: "transfer",
-                clientRequestId: payload.clientRequestId, fingerprint: fingerprint, messageID: envelope.id.uuid,
-                outcome: "accepted", referenceID: transferID, reasonCode: nil, in: transaction)
+            try await PaymentsStore.insertAccepted(
+                transfer, channel: channel, fingerprint: fingerprint, messageID: envelope.id.uuid, now: now, in: transaction)
             context.logger.info("payments: transfer accepted",
                                 metadata: ["payments.transfer.id": "\(UUIDText.format(transferID))",
                                            "payments.creditor": "\(Self.maskedDestination(instruction.creditor.destination))"])

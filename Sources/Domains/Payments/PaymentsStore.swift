@@ -9,6 +9,15 @@ enum PaymentsStore {
         try await transaction.execute("SELECT pg_advisory_xact_lock(hashtextextended(\(key), 0))")
     }
 
+    /// Two keys in one round trip, `first` then `second` (every caller that takes both takes them in this order).
+    static func lock(_ first: String, then second: String, in transaction: PostgresTransaction) async throws {
+        try await transaction.execute(
+            """
+            SELECT pg_advisory_xact_lock(hashtextextended(\(first), 0)), \
+            pg_advisory_xact_lock(hashtextextended(\(second), 0))
+            """)
+    }
+
     // MARK: Idempotency (R-PAY-2/3)
 
     struct RecordedRequest {
@@ -29,6 +38,70 @@ enum PaymentsStore {
         ).rows
         guard let row = rows.first else { return nil }
         return RecordedRequest(samePayload: try row.decode(Bool.self, at: 0), outcome: try row.decode(String.self, at: 1))
+    }
+
+    /// What a single transfer request needs to know before it is accepted, in one round trip: the request recorded
+    /// under its client request id (R-PAY-3), and — when the request validated — whether a live transfer of the same
+    /// instruction exists within the duplicate window (R-PAY-5; the same predicate as ``hasDuplicate``).
+    static func lookUpTransferRequest(
+        enterpriseID: String, channel: String, clientRequestId: String, fingerprint: [UInt8],
+        instruction: TransferInstruction?, now: Date, window: Duration, in transaction: PostgresTransaction
+    ) async throws -> (recorded: RecordedRequest?, duplicate: Bool) {
+        let rows: [PostgresRow]
+        if let instruction {
+            let since = now.addingTimeInterval(-window.timeInterval)
+            rows = try await transaction.query(
+                """
+                SELECT r.payload_hash = sha256(\(fingerprint)), r.outcome, EXISTS (SELECT 1 FROM payments.transfers \
+                WHERE enterprise_id = \(instruction.enterpriseID) \
+                AND debtor_key = \(instruction.debtor.destination.duplicateKey) \
+                AND creditor_key = \(instruction.creditor.destination.duplicateKey) \
+                AND amount = \(instruction.amount.amount) AND currency = \(instruction.amount.currency.code) \
+                AND value_date = \(instruction.valueDate(now: now).description)::date AND created_at > \(since) \
+                AND state NOT IN ('failed', 'rejected')) \
+                FROM (SELECT 1) AS one LEFT JOIN payments.requests r ON r.enterprise_id = \(enterpriseID) \
+                AND r.channel = \(channel) AND r.kind = 'transfer' AND r.client_request_id = \(clientRequestId)
+                """
+            ).rows
+        } else {
+            rows = try await transaction.query(
+                """
+                SELECT r.payload_hash = sha256(\(fingerprint)), r.outcome, false \
+                FROM (SELECT 1) AS one LEFT JOIN payments.requests r ON r.enterprise_id = \(enterpriseID) \
+                AND r.channel = \(channel) AND r.kind = 'transfer' AND r.client_request_id = \(clientRequestId)
+                """
+            ).rows
+        }
+        guard let row = rows.first else { return (nil, false) }
+        let duplicate = try row.decode(Bool.self, at: 2)
+        guard let outcome = try row.decode(String?.self, at: 1) else { return (nil, duplicate) }
+        return (RecordedRequest(samePayload: try row.decode(Bool?.self, at: 0) ?? false, outcome: outcome), duplicate)
+    }
+
+    /// An accepted single transfer and its request record (R-PAY-2/3), in one round trip.
+    static func insertAccepted(
+        _ transfer: TransferRecord, channel: String, fingerprint: [UInt8], messageID: UUID, now: Date,
+        in transaction: PostgresTransaction
+    ) async throws {
+        let instruction = try PostgresJSON(encoding: transfer.instruction)
+        let debtorKey = transfer.instruction.debtor.destination.duplicateKey
+        let creditorKey = transfer.instruction.creditor.destination.duplicateKey
+        let valueDate = transfer.instruction.valueDate(now: now).description
+        let sequence = transfer.lineSequence.map { Int32($0) }
+        try await transaction.execute(
+            """
+            WITH transfer AS (INSERT INTO payments.transfers (transfer_id, enterprise_id, channel, client_request_id, \
+            batch_ref, line_sequence, retry_of, command_id, subject_message_id, correlation_id, state, instruction, \
+            amount, currency, debtor_key, creditor_key, value_date, created_at, updated_at) VALUES \
+            (\(transfer.transferID), \(transfer.enterpriseID), \(transfer.channel), \(transfer.clientRequestId), \
+            \(transfer.batchRef), \(sequence), NULL, \(transfer.commandID), \(transfer.subjectMessageID), \
+            \(transfer.correlationID), \(transfer.state.rawValue), \(instruction), \(transfer.instruction.amount.amount), \
+            \(transfer.instruction.amount.currency.code), \(debtorKey), \(creditorKey), \(valueDate)::date, \(now), \
+            \(now)) RETURNING transfer_id) \
+            INSERT INTO payments.requests (enterprise_id, channel, kind, client_request_id, payload_hash, message_id, \
+            outcome, reference_id, reason_code) SELECT \(transfer.enterpriseID), \(channel), 'transfer', \
+            \(transfer.clientRequestId), sha256(\(fingerprint)), \(messageID), 'accepted', transfer_id, NULL FROM transfer
+            """)
     }
 
     static func recordRequest(
