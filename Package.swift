@@ -285,7 +285,11 @@ let package = Package(
                 .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
-        .testTarget(name: "BenchTests", dependencies: ["HubBench", "HubCore", "HubStore", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "BenchTests",
+            dependencies: [
+                "HubBench", "HubCore", "HubStore", "HubAMQP", "HubTestSupport", .product(name: "Logging", package: "swift-log"),
+            ]),
     ]
 )
 

@@ -200,7 +200,9 @@ public struct BenchRunner: Sendable {
         }
         defer { listener.cancel() }
 
-        // 5. Publish and run the roles.
+        // 5. Publish and run the roles — alone: another consumer of the workload queue (another bench, a `make run`
+        // hub) would take some of the commands and the run would fail its checks for a reason that is not the hub's.
+        try await refuseIfConsumed(queue: queue, control: control)
         var meters = makeMeters()
         var publishing: Task<PublishResult, any Error>?
         var meterStart = wall
@@ -438,6 +440,16 @@ public struct BenchRunner: Sendable {
             guard ready else {
                 throw BenchError("\(child.name) was not ready within 120 s", fix: "see \(child.logPath)")
             }
+        }
+    }
+
+    /// Fails when something already consumes the workload queue.
+    private func refuseIfConsumed(queue: String, control: BrokerControl) async throws {
+        let consumers = try await control.with { connection in try await connection.queueStatus(queue).consumerCount }
+        guard consumers == 0 else {
+            throw BenchError(
+                "\(queue) already has \(consumers) consumer(s): another bench or a running hub would take part of the run",
+                fix: "stop the other consumer (huitong serve, make run, another bench), or run on a vhost of its own")
         }
     }
 

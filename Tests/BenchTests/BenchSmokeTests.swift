@@ -1,5 +1,7 @@
 import Foundation
+import HubAMQP
 import HubStore
+import HubTestSupport
 import Logging
 import Testing
 
@@ -134,6 +136,29 @@ struct BenchSmokeTests {
         #expect(report.offeredRate == 60)
         #expect(Set(report.hops.map(\.name)) == ["end to end", "publish → handled", "handled → event received"])
         for hop in report.hops { #expect(hop.latency.count == report.unique, "\(hop.name)") }
+    }
+
+    @Test("a workload queue that something else consumes is refused before anything is published")
+    func refusesASharedWorkloadQueue() async throws {
+        let env = Self.environment
+        let declared = try await Command.run(Self.binary, ["topology", "declare", "--roles", "sample"], environment: env)
+        try #require(declared.status == 0, "\(declared.stderr)")
+        let amqp = try AMQPConfiguration(url: env["HUITONG_AMQP_URL"] ?? "", connectionName: "bench-test-intruder")
+        let intruder = AMQPConsumer(configuration: amqp, logger: Logger(label: "bench-test"))
+        let deliveries = intruder.consume(queue: "svc.sample", prefetch: 1)
+        // Subscribed once the broker counts a consumer on the queue (bounded wait, not a timing assertion).
+        let connection = try await AMQPConnection.connect(configuration: amqp, logger: Logger(label: "bench-test"))
+        var subscribed = false
+        for _ in 0..<200 where !subscribed {
+            subscribed = try await connection.queueStatus("svc.sample").consumerCount > 0
+            if !subscribed { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        await connection.close()
+        try #require(subscribed)
+        let result = try await Self.run(["bench", "--workload", "sample", "-n", "20", "--taps", "off", "--no-progress"])
+        await deliveries.stop()
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("svc.sample already has 1 consumer(s)"), "\(result.stderr)")
     }
 
     @Test("bad options are one line naming the option")
