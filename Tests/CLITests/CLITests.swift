@@ -226,6 +226,40 @@ struct CLITests {
         }
     }
 
+    @Test("a second SIGTERM during graceful shutdown ends serve at once with status 130")
+    func secondSignalExitsAtOnce() async throws {
+        let process = Process()
+        process.executableURL = CLI.binary
+        // A long graceful window: only the second signal can end the process within the test's bound.
+        process.arguments = ["serve", "--http-port", "0", "--shutdown-timeout", "600"]
+        var env = environment
+        env["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        process.environment = env
+        process.currentDirectoryURL = CLI.repositoryRoot
+        let errors = FileManager.default.temporaryDirectory.appending(path: "serve-second-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errors) }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = try FileHandle(forWritingTo: errors)
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        _ = try await Self.readListeningPort(out.fileHandleForReading, timeout: .seconds(60))
+        kill(process.processIdentifier, SIGTERM)
+        // Apart, so that the kernel does not merge them into one pending signal.
+        try await Task.sleep(for: .milliseconds(20))
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!process.isRunning, "serve did not exit after the second SIGTERM")
+        if !process.isRunning {
+            #expect(process.terminationReason == .exit && process.terminationStatus == 130,
+                    "serve ended with \(process.terminationReason == .exit ? "exit status" : "signal") \(process.terminationStatus)")
+            let log = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+            #expect(log.contains("second SIGTERM — exiting without waiting"))
+        }
+    }
+
     static func readListeningPort(_ handle: FileHandle, timeout: Duration) async throws -> Int {
         let task = Task.detached { () -> Int? in
             var buffer = ""
