@@ -194,7 +194,20 @@ public final class AuditStore: Sendable {
     /// - Throws: `PostgresError`.
     public func ensurePartition(containing date: Date) async throws {
         let text = AuditTime.postgres(micros: AuditTime.micros(date))
-        try await pool.query("SELECT audit.ensure_partition(\(text)::timestamptz)")
+        // Creating a partition locks the parent table: against a concurrent partition drop, or another sink starting
+        // at the same moment, PostgreSQL may pick this statement as a deadlock victim. It is idempotent: try again.
+        var attempt = 0
+        while true {
+            do {
+                try await pool.query("SELECT audit.ensure_partition(\(text)::timestamptz)")
+                break
+            } catch let error as PostgresError
+                where attempt < 5 && ["40P01", "40001", "55P03"].contains(error.sqlState ?? "")
+            {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(50 << attempt))
+            }
+        }
         knownMonths.withLock { _ = $0.insert(AuditTime.month(micros: AuditTime.micros(date))) }
     }
 

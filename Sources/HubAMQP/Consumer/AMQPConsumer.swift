@@ -106,7 +106,7 @@ public struct DeliverySequence: AsyncSequence, Sendable {
         /// - Returns: The delivery.
         /// - Throws: ``AMQPError`` when consuming failed for good.
         public mutating func next() async throws -> Delivery? {
-            while let delivery = try await base.next() {
+            while let delivery = try await base.next(isolation: #isolation) {
                 // A delivery buffered before its connection died cannot be acked; the broker redelivers it, so
                 // skip it (this also keeps the buffer within one connection's prefetch).
                 if session.handedOut(delivery) { return delivery }

@@ -243,7 +243,8 @@ public struct ConsumerService: Service {
         while true {
             let started = ContinuousClock.now
             do {
-                let outcomes = try await pool.withTransaction { transaction in
+                // On the connection's thread: the batch's statements (runtime's and handlers') need no hand-offs.
+                let outcomes = try await pool.withTransactionOnConnection { transaction in
                     try await self.apply(batch, in: transaction, optimistic: optimistic)
                 }
                 metrics.transactionDuration.recordInterval(since: started)
