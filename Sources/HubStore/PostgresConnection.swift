@@ -151,24 +151,6 @@ public actor PostgresConnection {
         return result
     }
 
-    /// `withTransaction` with the body isolated to this connection (its dedicated thread); see
-    /// `PostgresPool.withTransactionOnConnection`.
-    @discardableResult
-    public func withTransactionOnItsThread<Result>(
-        _ body: sending nonisolated(nonsending) (PostgresTransaction) async throws -> sending Result
-    ) async throws -> sending Result {
-        try begin()
-        let result: Result
-        do {
-            result = try await body(PostgresTransaction(connection: self))
-        } catch {
-            rollbackAfterFailure()
-            throw error
-        }
-        try commit()
-        return result
-    }
-
     // MARK: Internals used by the transaction, COPY and LISTEN helpers
 
     func begin() throws {

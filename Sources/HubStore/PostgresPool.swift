@@ -75,33 +75,6 @@ public final class PostgresPool: Sendable {
         return result
     }
 
-    /// Leases a connection and runs `body` in a transaction **isolated to that connection**: on its dedicated thread.
-    ///
-    /// Every statement of an ordinary transaction hops from the caller's thread to the connection's thread and back
-    /// (two thread wake-ups per statement; on a busy two-core machine that switching was the largest cost in the
-    /// process). Here the body, and every nonisolated async function it calls (they run on their caller's executor:
-    /// `NonisolatedNonsendingByDefault`), runs on the connection's thread, so its statements are direct calls: one
-    /// hop in and one out per transaction. For transactions of many statements (a consumer lane's batch, the relay).
-    /// The body must not block on anything but the connection itself.
-    /// - Parameter body: The work.
-    /// - Returns: The body's result.
-    /// - Throws: As `withConnection` and `PostgresConnection.withTransaction`.
-    @discardableResult
-    public func withTransactionOnConnection<Result>(
-        _ body: sending nonisolated(nonsending) (PostgresTransaction) async throws -> sending Result
-    ) async throws -> sending Result {
-        let connection = try await lease()
-        let result: Result
-        do {
-            result = try await connection.withTransactionOnItsThread(body)
-        } catch {
-            await release(connection)
-            throw error
-        }
-        await release(connection)
-        return result
-    }
-
     /// Leases a connection and runs `body` in a transaction on it (see `PostgresConnection.withTransaction`).
     /// - Parameters:
     ///   - isolation: The caller's isolation (inferred).

@@ -243,8 +243,7 @@ public struct ConsumerService: Service {
         while true {
             let started = ContinuousClock.now
             do {
-                // On the connection's thread: the batch's statements (runtime's and handlers') need no hand-offs.
-                let outcomes = try await pool.withTransactionOnConnection { transaction in
+                let outcomes = try await pool.withTransaction { transaction in
                     try await self.apply(batch, in: transaction, optimistic: optimistic)
                 }
                 metrics.transactionDuration.recordInterval(since: started)
