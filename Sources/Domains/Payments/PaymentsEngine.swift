@@ -50,11 +50,19 @@ struct PaymentsEngine: Sendable {
     // MARK: Gate and route
 
     /// After acceptance: wait for compliance (gate on, no final verdict yet), refuse (verdict rejected), or route.
-    func gateOrProceed(_ transfer: inout TransferRecord, cause: Envelope, now: Date, in transaction: PostgresTransaction)
-        async throws -> [OutboundMessage]
-    {
+    /// - Parameter prefetched: The verdict on the transfer's subject when the caller already read it under the
+    ///   subject's lock (`.some(nil)`: there is none yet); `nil` reads it here.
+    func gateOrProceed(
+        _ transfer: inout TransferRecord, cause: Envelope, now: Date, in transaction: PostgresTransaction,
+        prefetched: PaymentsStore.Verdict?? = nil
+    ) async throws -> [OutboundMessage] {
         guard configuration.complianceGate else { return try await proceed(&transfer, cause: cause, now: now, in: transaction) }
-        let verdict = try await PaymentsStore.verdict(subject: transfer.subjectMessageID, in: transaction)
+        let verdict: PaymentsStore.Verdict?
+        if let prefetched {
+            verdict = prefetched
+        } else {
+            verdict = try await PaymentsStore.verdict(subject: transfer.subjectMessageID, in: transaction)
+        }
         switch verdict?.verdict {
         case "cleared", "released":
             return try await proceed(&transfer, cause: cause, now: now, in: transaction)

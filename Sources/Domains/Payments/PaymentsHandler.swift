@@ -204,7 +204,8 @@ public struct PaymentsHandler: MessageHandler {
         let instruction = try? validated.get()
         let lookUp = try await PaymentsStore.lookUpTransferRequest(
             enterpriseID: enterprise.value, channel: channel, clientRequestId: payload.clientRequestId,
-            fingerprint: fingerprint, instruction: instruction?.duplicateOverride == false ? instruction : nil,
+            fingerprint: fingerprint, subject: envelope.id.uuid,
+            instruction: instruction?.duplicateOverride == false ? instruction : nil,
             now: now, window: configuration.duplicateWindow, in: transaction)
         if let recorded = lookUp.recorded {
             if recorded.samePayload {
@@ -235,7 +236,9 @@ public struct PaymentsHandler: MessageHandler {
                                 metadata: ["payments.transfer.id": "\(UUIDText.format(transferID))",
                                            "payments.creditor": "\(Self.maskedDestination(instruction.creditor.destination))"])
             let accepted = try engine.accepted(transfer, cause: envelope, now: now)
-            return [accepted] + (try await engine.gateOrProceed(&transfer, cause: envelope, now: now, in: transaction))
+            // The verdict was read with the request, under the subject's lock: no second query.
+            return [accepted] + (try await engine.gateOrProceed(
+                &transfer, cause: envelope, now: now, in: transaction, prefetched: .some(lookUp.verdict)))
         } catch let rejection as Rejection {
             try await PaymentsStore.recordRequest(
                 enterpriseID: enterprise.value, channel: channel, kind: "transfer",
