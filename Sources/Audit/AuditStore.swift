@@ -201,9 +201,7 @@ public final class AuditStore: Sendable {
             do {
                 try await pool.query("SELECT audit.ensure_partition(\(text)::timestamptz)")
                 break
-            } catch let error as PostgresError
-                where attempt < 5 && ["40P01", "40001", "55P03"].contains(error.sqlState ?? "")
-            {
+            } catch let error as PostgresError where attempt < 5 && (error.isDeadlock || error.isSerializationFailure) {
                 attempt += 1
                 try await Task.sleep(for: .milliseconds(50 << attempt))
             }

@@ -141,8 +141,10 @@ public struct HubServer: Sendable {
         let tracker = ServiceTracker()
         let cancellationWindow: Duration = .seconds(10)
         services = services.map { service in
-            service is TrackedService
-                ? service : TrackedService(name: Self.serviceName(service), base: service, tracker: tracker, logger: logger)
+            let named = service as? NamedService
+            return TrackedService(
+                name: named?.name ?? Self.typeName(of: service), base: named?.base ?? service, tracker: tracker,
+                logger: logger)
         }
         services.append(
             ShutdownWatch(
@@ -265,9 +267,8 @@ public struct HubServer: Sendable {
         return services
     }
 
-    /// A service's name in logs: its type, or the name it was given.
-    static func serviceName(_ service: any Service) -> String {
-        if let named = service as? NamedService { return named.name }
+    /// A service's type name without generic arguments (its name in logs unless it was given one).
+    static func typeName(of service: any Service) -> String {
         let type = String(describing: Swift.type(of: service))
         return type.split(separator: "<").first.map(String.init) ?? type
     }

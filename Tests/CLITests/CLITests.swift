@@ -149,7 +149,11 @@ struct CLITests {
         process.currentDirectoryURL = CLI.repositoryRoot
         let out = Pipe()
         process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
+        // serve's log: on failure, the shutdown watch's lines name the services that would not stop.
+        let errors = FileManager.default.temporaryDirectory.appending(path: "serve-sigterm-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errors) }
+        process.standardError = try FileHandle(forWritingTo: errors)
         try process.run()
         defer { if process.isRunning { process.interrupt() } }
 
@@ -172,7 +176,10 @@ struct CLITests {
         #expect(!process.isRunning, "serve did not stop after SIGTERM")
         if !process.isRunning {
             #expect(process.terminationReason == .exit && process.terminationStatus == 0,
-                    "serve ended with \(process.terminationReason == .exit ? "exit status" : "signal") \(process.terminationStatus)")
+                    """
+                    serve ended with \(process.terminationReason == .exit ? "exit status" : "signal") \
+                    \(process.terminationStatus); its shutdown lines: \(Self.shutdownLines(errors))
+                    """)
         }
     }
 
@@ -258,6 +265,14 @@ struct CLITests {
             let log = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
             #expect(log.contains("second SIGTERM — exiting without waiting"))
         }
+    }
+
+    /// The lines of a serve log that say what shutdown waited for (ShutdownWatch, ServiceLifecycle, fatal errors).
+    static func shutdownLines(_ log: URL) -> String {
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n")
+            .filter { $0.contains("services") || $0.contains("Fatal error") || $0.contains("stopped") }
+            .joined(separator: "\n")
     }
 
     static func readListeningPort(_ handle: FileHandle, timeout: Duration) async throws -> Int {

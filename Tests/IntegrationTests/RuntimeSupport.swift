@@ -110,11 +110,6 @@ enum RuntimeSupport {
     }
 }
 
-/// The deliveries a test's reader has taken, shared with the task that reads them.
-final class EventLog: Sendable {
-    let entries = Mutex<[(messageID: String, envelope: Envelope?)]>([])
-}
-
 /// The payload of the test messages.
 struct CounterPayload: Codable, Sendable {
     var key: String
@@ -373,24 +368,24 @@ struct RuntimeHarness: Sendable {
     {
         let consumer = AMQPConsumer(configuration: amqp, logger: RuntimeSupport.logger)
         let deliveries = consumer.consume(queue: eventsQueue, prefetch: 256)
-        let seen = EventLog()
+        let seen = Box<[(messageID: String, envelope: Envelope?)]>([])
         let queue = eventsQueue
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for try await delivery in deliveries {
                     try await delivery.ack()
                     let envelope = try? Envelope.decode(bytes: delivery.body)
-                    seen.entries.withLock { $0.append((delivery.properties.messageID ?? "", envelope)) }
+                    seen.withValue { $0.append((delivery.properties.messageID ?? "", envelope)) }
                 }
             }
             _ = try await RuntimeSupport.eventually(timeout: timeout) {
-                let count = seen.entries.withLock { Set($0.map(\.messageID)).count }
+                let count = Set(seen.get.map(\.messageID)).count
                 guard count >= expected else { return false }
                 return try await depth(queue) == 0
             }
             await deliveries.stop()
             try await group.waitForAll()
-            return seen.entries.withLock { $0 }
+            return seen.get
         }
     }
 

@@ -40,45 +40,34 @@ enum PaymentsStore {
         return RecordedRequest(samePayload: try row.decode(Bool.self, at: 0), outcome: try row.decode(String.self, at: 1))
     }
 
-    /// What a single transfer request needs to know before it is accepted, in one round trip: the request recorded
-    /// under its client request id (R-PAY-3), and — when the request validated — whether a live transfer of the same
-    /// instruction exists within the duplicate window (R-PAY-5; the same predicate as ``hasDuplicate``).
     /// A compliance verdict on a screened command: `cleared`, `held`, `released` or `rejected`.
     typealias Verdict = (verdict: String, holdID: String?, reason: String?)
 
+    /// What a single transfer request needs to know before it is accepted, in one round trip, under the enterprise
+    /// and subject locks: the request recorded under its client request id (R-PAY-3); when `instruction` is given (it
+    /// validated and does not override), whether a live transfer of the same instruction exists within the duplicate
+    /// window (R-PAY-5; the predicate of ``hasDuplicate``); and the compliance verdict on `subject`, if any.
     static func lookUpTransferRequest(
         enterpriseID: String, channel: String, clientRequestId: String, fingerprint: [UInt8], subject: UUID,
         instruction: TransferInstruction?, now: Date, window: Duration, in transaction: PostgresTransaction
     ) async throws -> (recorded: RecordedRequest?, duplicate: Bool, verdict: Verdict?) {
-        let rows: [PostgresRow]
-        if let instruction {
-            let since = now.addingTimeInterval(-window.timeInterval)
-            rows = try await transaction.query(
-                """
-                SELECT r.payload_hash = sha256(\(fingerprint)), r.outcome, EXISTS (SELECT 1 FROM payments.transfers \
-                WHERE enterprise_id = \(instruction.enterpriseID) \
-                AND debtor_key = \(instruction.debtor.destination.duplicateKey) \
-                AND creditor_key = \(instruction.creditor.destination.duplicateKey) \
-                AND amount = \(instruction.amount.amount) AND currency = \(instruction.amount.currency.code) \
-                AND value_date = \(instruction.valueDate(now: now).description)::date AND created_at > \(since) \
-                AND state NOT IN ('failed', 'rejected')) \
-                , v.verdict, v.hold_id, v.reason \
-                FROM (SELECT 1) AS one LEFT JOIN payments.requests r ON r.enterprise_id = \(enterpriseID) \
-                AND r.channel = \(channel) AND r.kind = 'transfer' AND r.client_request_id = \(clientRequestId) \
-                LEFT JOIN payments.compliance_verdicts v ON v.subject_message_id = \(subject)
-                """
-            ).rows
-        } else {
-            rows = try await transaction.query(
-                """
-                SELECT r.payload_hash = sha256(\(fingerprint)), r.outcome, false \
-                , v.verdict, v.hold_id, v.reason \
-                FROM (SELECT 1) AS one LEFT JOIN payments.requests r ON r.enterprise_id = \(enterpriseID) \
-                AND r.channel = \(channel) AND r.kind = 'transfer' AND r.client_request_id = \(clientRequestId) \
-                LEFT JOIN payments.compliance_verdicts v ON v.subject_message_id = \(subject)
-                """
-            ).rows
-        }
+        // Without an instruction the duplicate check is switched off by its first parameter and its other
+        // parameters are NULL.
+        let rows = try await transaction.query(
+            """
+            SELECT r.payload_hash = sha256(\(fingerprint)), r.outcome, \(instruction != nil) AND EXISTS (SELECT 1 \
+            FROM payments.transfers WHERE enterprise_id = \(instruction?.enterpriseID) \
+            AND debtor_key = \(instruction?.debtor.destination.duplicateKey) \
+            AND creditor_key = \(instruction?.creditor.destination.duplicateKey) \
+            AND amount = \(instruction?.amount.amount) AND currency = \(instruction?.amount.currency.code) \
+            AND value_date = \(instruction?.valueDate(now: now).description)::date \
+            AND created_at > \(now.addingTimeInterval(-window.timeInterval)) AND state NOT IN ('failed', 'rejected')), \
+            v.verdict, v.hold_id, v.reason \
+            FROM (SELECT 1) AS one LEFT JOIN payments.requests r ON r.enterprise_id = \(enterpriseID) \
+            AND r.channel = \(channel) AND r.kind = 'transfer' AND r.client_request_id = \(clientRequestId) \
+            LEFT JOIN payments.compliance_verdicts v ON v.subject_message_id = \(subject)
+            """
+        ).rows
         guard let row = rows.first else { return (nil, false, nil) }
         let duplicate = try row.decode(Bool.self, at: 2)
         let verdict: Verdict? = try row.decode(String?.self, at: 3).map {

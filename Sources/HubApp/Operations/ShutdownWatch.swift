@@ -4,8 +4,8 @@ import Synchronization
 
 /// Which of `serve`'s services are still running, so that a slow shutdown names its culprits.
 ///
-/// Every service runs inside a ``TrackedService`` that registers it while its `run()` is active and logs when it
-/// returns (debug) or throws (error). When graceful shutdown starts, ``ShutdownWatch`` waits the graceful window
+/// Every service runs inside a ``TrackedService`` that registers it while its `run()` is active and logs (debug)
+/// when it returns or throws. When graceful shutdown starts, ``ShutdownWatch`` waits the graceful window
 /// and logs (warning) the services still running; shortly before ServiceLifecycle's cancellation deadline (which
 /// ends the process with a fatal error) it logs (error) the ones that did not honour cancellation either. Without
 /// this, a shutdown that overran said only "Cancellation took longer than allowed".
@@ -36,7 +36,8 @@ final class ServiceTracker: Sendable {
     var stillRunning: [String] { running.withLock { $0.values.sorted() } }
 }
 
-/// A service that carries a name for logs (`consumer svc.payments`); ``HubServer`` tracks it under that name.
+/// A service with the name it should have in logs (`consumer svc.payments`); ``HubServer`` runs its base inside a
+/// ``TrackedService`` under that name.
 struct NamedService: Service {
     let name: String
     let base: any Service
