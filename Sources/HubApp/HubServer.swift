@@ -130,7 +130,7 @@ public struct HubServer: Sendable {
         ]
         services += Self.runtimeServices(
             parts: parts, publisher: publisher, amqp: amqp, pool: pool, lanes: configuration.consumerLanes,
-            batchSize: configuration.consumerBatchSize, logger: logger)
+            batchSize: configuration.consumerBatchSize, batchWait: configuration.consumerBatchWait, logger: logger)
         if parts.contains(where: { !$0.parts.handlers.isEmpty }) {
             services.append(InboxPruner(configuration: .init(window: configuration.inboxRetention), pool: pool, logger: logger))
         }
@@ -227,6 +227,7 @@ public struct HubServer: Sendable {
         pool: PostgresPool,
         lanes: Int = 2,
         batchSize: Int = 64,
+        batchWait: Duration = .zero,
         logger: Logger
     ) -> [any Service] {
         let consumers = parts.flatMap { role, parts in
@@ -255,7 +256,8 @@ public struct HubServer: Sendable {
                     base: ParkingDrainer(consumer: consumer, amqp: consumerConfiguration, pool: pool, logger: logger)))
             services.append(NamedService(name: "consumer \(consumer.queue)", base:
                 ConsumerService(
-                    configuration: ConsumerService.Configuration(consumer: consumer, batchSize: batchSize, lanes: lanes),
+                    configuration: ConsumerService.Configuration(
+                        consumer: consumer, batchSize: batchSize, maximumBatchWait: batchWait, lanes: lanes),
                     handler: handler,
                     amqp: consumerConfiguration,
                     pool: pool,

@@ -84,10 +84,11 @@ struct CLITests {
         #expect(result.stderr.contains("HUITONG_HTTP_PORT"))
     }
 
-    @Test("consumer lanes and batch size out of range name their variable and the range")
+    @Test("consumer lanes, batch size and batch wait out of range name their variable and the range")
     func malformedConsumerTuning() async throws {
         for (variable, value, range) in [
             ("HUITONG_CONSUMER_LANES", "0", "from 1 to 64"), ("HUITONG_CONSUMER_BATCH_SIZE", "many", "from 1 to 1024"),
+            ("HUITONG_CONSUMER_BATCH_WAIT_MS", "1001", "from 0 to 1000"),
         ] {
             var env = environment
             env[variable] = value

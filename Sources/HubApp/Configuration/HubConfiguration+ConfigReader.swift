@@ -18,6 +18,7 @@ extension HubConfiguration {
     /// | `huitong.inbox.retention-days` | `HUITONG_INBOX_RETENTION_DAYS` | 1–3650 | `30` |
     /// | `huitong.consumer.lanes` | `HUITONG_CONSUMER_LANES` | 1–64 | `2` |
     /// | `huitong.consumer.batch-size` | `HUITONG_CONSUMER_BATCH_SIZE` | 1–1024 | `64` |
+    /// | `huitong.consumer.batch-wait-ms` | `HUITONG_CONSUMER_BATCH_WAIT_MS` | 0–1000 | `0` |
     /// | `huitong.http.tls-certificate` | `HUITONG_HTTP_TLS_CERTIFICATE` | PEM file | none (plain HTTP, loopback only) |
     /// | `huitong.http.tls-key` | `HUITONG_HTTP_TLS_KEY` | PEM file, secret | none |
     public enum Key {
@@ -43,6 +44,8 @@ extension HubConfiguration {
         public static let consumerLanes = "huitong.consumer.lanes"
         /// Deliveries per consumer transaction.
         public static let consumerBatchSize = "huitong.consumer.batch-size"
+        /// Milliseconds a lane waits for a batch to fill after its first delivery.
+        public static let consumerBatchWait = "huitong.consumer.batch-wait-ms"
         /// HTTPS certificate chain (PEM file).
         public static let tlsCertificate = "huitong.http.tls-certificate"
         /// HTTPS private key (PEM file).
@@ -82,6 +85,9 @@ extension HubConfiguration {
         }
         consumerLanes = try Self.integer(reader, Key.consumerLanes, in: 1...64) ?? consumerLanes
         consumerBatchSize = try Self.integer(reader, Key.consumerBatchSize, in: 1...1024) ?? consumerBatchSize
+        if let milliseconds = try Self.integer(reader, Key.consumerBatchWait, in: 0...1000) {
+            consumerBatchWait = .milliseconds(milliseconds)
+        }
         if let value = Self.read(reader, Key.logLevel) {
             guard let level = Logger.Level(rawValue: value.lowercased()) else {
                 throw HubAppError.invalidConfiguration(

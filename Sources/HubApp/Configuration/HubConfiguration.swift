@@ -35,6 +35,8 @@ public struct HubConfiguration: Sendable {
     public var consumerLanes: Int = 2
     /// Deliveries per consumer transaction.
     public var consumerBatchSize: Int = 64
+    /// How long a lane waits for a batch to fill after its first delivery (zero: take what is buffered).
+    public var consumerBatchWait: Duration = .zero
     /// The PEM certificate chain for HTTPS (with ``tlsKey``); nil serves plain HTTP, which is allowed on loopback only.
     public var tlsCertificate: String?
     /// The PEM private key for HTTPS.

@@ -36,7 +36,7 @@ public struct ConsumerService: Service {
     /// |---|---|---|
     /// | `consumer` | `Topology.Consumer` | required: queue, bindings, delivery limit, retry tiers |
     /// | `batchSize` | `Int` | 64 |
-    /// | `maximumBatchWait` | `Duration` | 5 ms |
+    /// | `maximumBatchWait` | `Duration` | 0: take what is buffered; batches form while the previous one commits |
     /// | `lanes` | `Int` | 2 |
     /// | `prefetch` | `UInt16` | 256 |
     /// | `maximumBodyBytes` | `Int` | 1 MiB |
@@ -50,7 +50,9 @@ public struct ConsumerService: Service {
         public var consumer: Topology.Consumer
         /// Deliveries per transaction.
         public var batchSize: Int
-        /// How long a lane waits for a batch to fill once it has a first delivery.
+        /// How long a lane waits for a batch to fill once it has a first delivery. Zero (the default) takes what is
+        /// buffered at once: under load, deliveries pile up while the lane's previous transaction runs, so batches
+        /// fill by themselves; a wait only adds latency when the queue is quiet (docs/performance.md).
         public var maximumBatchWait: Duration
         /// Parallel lanes (per-key ordering holds within a lane).
         public var lanes: Int
@@ -76,7 +78,7 @@ public struct ConsumerService: Service {
         /// - Parameters:
         ///   - consumer: The queue, bindings, delivery limit and retry tiers.
         ///   - batchSize: Deliveries per transaction (default 64).
-        ///   - maximumBatchWait: Wait for a batch to fill (default 5 ms).
+        ///   - maximumBatchWait: Wait for a batch to fill (default zero: no wait).
         ///   - lanes: Parallel lanes (default 2).
         ///   - prefetch: Unacked deliveries at once (default 256).
         ///   - maximumBodyBytes: Body size limit (default 1 MiB).
@@ -88,7 +90,7 @@ public struct ConsumerService: Service {
         public init(
             consumer: Topology.Consumer,
             batchSize: Int = 64,
-            maximumBatchWait: Duration = .milliseconds(5),
+            maximumBatchWait: Duration = .zero,
             lanes: Int = 2,
             prefetch: UInt16 = 256,
             maximumBodyBytes: Int = 1 << 20,
@@ -381,8 +383,7 @@ public struct ConsumerService: Service {
             }
         }
         if !outbox.isEmpty {
-            try await OutboxRow.insert(outbox, in: transaction)
-            try await transaction.execute("SELECT pg_notify('hub_outbox', '')")
+            try await OutboxRow.insertAndNotify(outbox, in: transaction)
         }
         return outcomes
     }
