@@ -102,7 +102,7 @@ enum Ceiling {
                             var sql = PostgresQuery.StringInterpolation(literalCapacity: 256, interpolationCount: size * 9)
                             sql.appendLiteral(
                                 """
-                                INSERT INTO bench.ceiling_outbox (producer, aggregate_key, lane, exchange, routing_key, \
+                                WITH inserted AS (INSERT INTO bench.ceiling_outbox (producer, aggregate_key, lane, exchange, routing_key, \
                                 message_id, message_type, correlation_id, body) VALUES 
                                 """)
                             for (index, id) in ids.enumerated() {
@@ -126,8 +126,9 @@ enum Ceiling {
                                 sql.appendInterpolation(body)
                                 sql.appendLiteral(")")
                             }
+                            // As the runtime: the NOTIFY rides on the outbox INSERT.
+                            sql.appendLiteral(" RETURNING 1) SELECT pg_notify('bench_ceiling', '')")
                             try await transaction.execute(PostgresQuery(stringInterpolation: sql))
-                            try await transaction.execute("SELECT pg_notify('bench_ceiling', '')")
                         }
                         batch += lanes
                     }

@@ -18,8 +18,6 @@ public enum Outbox {
         in transaction: PostgresTransaction
     ) async throws {
         guard !messages.isEmpty else { return }
-        try await OutboxRow.insert(messages.map { OutboxRow(producer: producer, message: $0) }, in: transaction)
-        // NOTIFY is delivered at commit, so the relay never wakes for rows it cannot see yet.
-        try await transaction.execute("SELECT pg_notify('hub_outbox', '')")
+        try await OutboxRow.insertAndNotify(messages.map { OutboxRow(producer: producer, message: $0) }, in: transaction)
     }
 }

@@ -120,8 +120,14 @@ public struct OutboxRelay: Service {
             group.addTask { await self.listen(wake: wake) }
             await withGracefulShutdownHandler {
                 var lastPrune = ContinuousClock.now - configuration.pruneInterval
+                var lastLag = ContinuousClock.now - .seconds(1)
                 while !Task.isShuttingDownGracefully && !Task.isCancelled {
                     let healthy = await flushLogged()
+                    // The lag gauge is a scrape-rate figure: once a second is enough, not once per pass.
+                    if ContinuousClock.now - lastLag >= .seconds(1) {
+                        lastLag = .now
+                        try? await recordLag()
+                    }
                     if ContinuousClock.now - lastPrune >= configuration.pruneInterval {
                         lastPrune = .now
                         await pruneLogged()
@@ -144,16 +150,12 @@ public struct OutboxRelay: Service {
     ///   of earlier lanes stay sent.
     @discardableResult
     public func flush() async throws -> Int {
-        var lanes = try await pool.query(
-            "SELECT DISTINCT lane FROM hub.outbox WHERE sent_at IS NULL"
-        ).rows.map { try $0.decode(Int32.self, at: 0) }
-        var total = 0
+        var (total, lanes) = try await flush(lanes: nil)
         while !lanes.isEmpty {
             let (sent, full) = try await flush(lanes: lanes)
             total += sent
             lanes = full
         }
-        try await recordLag()
         return total
     }
 
@@ -167,19 +169,22 @@ public struct OutboxRelay: Service {
         }
     }
 
-    /// One transaction over the given lanes (those another relay holds are skipped): returns the rows sent and the
-    /// lanes that had `batchSize` rows selected (they may have more).
-    private func flush(lanes: [Int32]) async throws -> (sent: Int, full: [Int32]) {
+    /// One transaction over the lanes with unsent rows — all of them, or only those in `lanes` — skipping those
+    /// another relay holds: returns the rows sent and the lanes that had `batchSize` rows selected (they may have
+    /// more). The candidate lanes are found in the same statement that locks them and selects their rows.
+    private func flush(lanes: [Int32]?) async throws -> (sent: Int, full: [Int32]) {
         let batchSize = configuration.batchSize
         let mandatory = configuration.mandatory
         let publisher = self.publisher
-        let laneList = lanes.map(String.init).joined(separator: ",")
+        let laneList: String? = lanes.map { $0.map(String.init).joined(separator: ",") }
         let outcome: (Int, [Int32], (any Error)?) = try await pool.withTransaction { transaction in
             let rows = try await transaction.query(
                 """
-                WITH locked AS (
-                    SELECT l.lane FROM unnest(string_to_array(\(laneList), ',')::int[]) AS l(lane) \
-                    WHERE pg_try_advisory_xact_lock(\(Self.lockClass), l.lane)
+                WITH candidates AS (
+                    SELECT DISTINCT lane FROM hub.outbox WHERE sent_at IS NULL \
+                    AND (\(laneList)::text IS NULL OR lane = ANY(string_to_array(\(laneList), ',')::int[]))
+                ), locked AS (
+                    SELECT c.lane FROM candidates c WHERE pg_try_advisory_xact_lock(\(Self.lockClass), c.lane)
                 )
                 SELECT o.id, o.exchange, o.routing_key, o.message_id, o.message_type, o.correlation_id, o.body, o.lane \
                 FROM locked CROSS JOIN LATERAL (
