@@ -89,6 +89,10 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
     public var poolSize: Int
     /// How long a pool lease waits for a free connection before `poolExhausted`. Default 10 s.
     public var poolAcquireTimeout: Duration
+    /// Whether a connection prepares the statements it runs repeatedly (named prepared statements, parsed and
+    /// planned once per connection). Default true; turn it off (`prepared_statements=off`) behind a pooler that
+    /// does not keep server sessions, such as PgBouncer in transaction mode before 1.21.
+    public var preparedStatements: Bool = true
 
     /// Creates a configuration from its parts.
     /// - Parameters:
@@ -155,6 +159,7 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
         text += "&statement_timeout=\(queryTimeout.map(Self.milliseconds) ?? 0)"
         text += "&application_name=\(URLParser.percentEncode(applicationName))"
         text += "&pool_size=\(poolSize)&pool_timeout=\(Self.wholeSeconds(poolAcquireTimeout))"
+        if !preparedStatements { text += "&prepared_statements=off" }
         return text
     }
 
@@ -366,11 +371,18 @@ enum URLParser {
             configuration.poolSize = try positiveInteger(1...1000, "a number")
         case "pool_timeout":
             configuration.poolAcquireTimeout = .seconds(try positiveInteger(1...3600, "whole seconds"))
+        case "prepared_statements":
+            switch value.lowercased() {
+            case "on", "true", "1": configuration.preparedStatements = true
+            case "off", "false", "0": configuration.preparedStatements = false
+            default: throw fail("prepared_statements must be on or off")
+            }
         default:
             let safeKey = key.count <= 40 && key.allSatisfy({ $0.isASCII && ($0.isLetter || $0 == "_") }) ? key : "?"
             throw fail(
                 "unknown parameter '\(safeKey)' (accepted: sslmode, sslrootcert, connect_timeout, "
-                    + "application_name, statement_timeout, pool_size, pool_timeout)"
+                    + "application_name, statement_timeout, pool_size, pool_timeout, "
+                    + "prepared_statements)"
             )
         }
     }

@@ -35,6 +35,8 @@ public actor PostgresConnection {
     private var copyInProgress = false
     private var savepointCounter = 0
     private var pendingNotifications: [PostgresNotification] = []
+    /// Named prepared statements of this session (``PreparedStatements``).
+    private var prepared = PreparedStatements()
 
     private init(configuration: PostgresConfiguration, logger: Logger, id: Int) {
         self.configuration = configuration
@@ -76,6 +78,7 @@ public actor PostgresConnection {
         canceller.detach()
         PQfinish(handle)
         self.handle = nil
+        prepared.removeAll()
         logger.debug("postgres connection closed")
         executor.shutdown()
     }
@@ -530,18 +533,44 @@ public actor PostgresConnection {
             if !bind.isBinary { storage.append(0) }
         }
         storage.append(0)  // never empty, so the base address exists
+        let preparedKey = configuration.preparedStatements && PreparedStatements.isCandidate(query.sql, bindCount: binds.count)
+            ? PreparedStatements.Key(sql: query.sql, types: types) : nil
+        let statementName = try preparedKey.flatMap { try preparedStatement($0, handle: handle) }
         let sent = storage.withUnsafeBufferPointer { buffer -> Int32 in
             buffer.withMemoryRebound(to: CChar.self) { chars -> Int32 in
                 let values: [UnsafePointer<CChar>?] = offsets.map { offset in
                     offset < 0 ? nil : chars.baseAddress.map { UnsafePointer($0 + offset) }
+                }
+                if let name = statementName {
+                    return PQsendQueryPrepared(handle, name, Int32(binds.count), values, lengths, formats, 0)
                 }
                 return PQsendQueryParams(handle, query.sql, Int32(binds.count), types, values, lengths, formats, 0)
             }
         }
         guard sent == 1 else { throw sendFailure(handle) }
         let results = try collectResults(handle)
-        if let error = results.error { throw error }
+        if let error = results.error {
+            if let key = preparedKey, PreparedStatements.invalidates(error) { prepared.forget(key) }
+            throw error
+        }
         return results.last ?? PostgresQueryResult(columns: [], rows: [], commandTag: "", affectedRows: nil)
+    }
+
+    /// The name of `key`'s prepared statement, preparing it first (one round trip, once per connection) when it is
+    /// worth it; nil to run the statement unnamed.
+    private func preparedStatement(_ key: PreparedStatements.Key, handle: OpaquePointer) throws -> String? {
+        if let name = prepared.name(for: key) { return name }
+        guard let name = prepared.reserve(key) else { return nil }
+        guard PQsendPrepare(handle, name, key.sql, Int32(key.types.count), key.types) == 1 else {
+            prepared.forget(key)
+            throw sendFailure(handle)
+        }
+        let results = try collectResults(handle)
+        if let error = results.error {
+            prepared.forget(key)
+            throw error
+        }
+        return name
     }
 
     private func usableHandle() throws -> OpaquePointer {
