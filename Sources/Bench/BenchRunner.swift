@@ -99,12 +99,28 @@ public struct BenchRunner: Sendable {
             await pool.close()
             throw BenchError("broker: \(error)", fix: "start it (deploy/local/servers.sh up) or correct HUITONG_AMQP_URL")
         }
+        // Queues of roles this run does not start still receive its messages when they exist in the vhost (a tap
+        // bound to `#` from an earlier full run, an adapter's command queue): the broker's work for them is then in
+        // the figures, and their backlog grows. Say so in the report.
+        let everyQueue = try Self.queues(
+            in: try await runTool(
+                ["topology", "declare", "--dry-run", "--roles", "all"],
+                environment: environment, log: "\(directory)/topology-all-dry-run.log"))
+        let bystanders = await Self.existingQueues(
+            everyQueue.filter { Self.isConsumerQueue($0) && !allQueues.contains($0) }, control: control)
         var children: [ChildProcess] = []
         let eventQueue = "bench.\(runID).events"
         do {
-            let report = try await measure(
+            var report = try await measure(
                 runID: runID, directory: directory, environment: environment, amqp: amqp, pool: pool,
                 control: control, queue: queue, allQueues: allQueues, eventQueue: eventQueue, children: &children)
+            if !bystanders.isEmpty {
+                let list = bystanders.map { "\($0.name) (\($0.messages) messages before the run)" }.joined(separator: ", ")
+                report.notes.insert(
+                    "queues of roles not in this run exist in this vhost and received its messages: \(list); the "
+                        + "broker's work for them is in the figures — measure in a vhost of its own "
+                        + "(deploy/local/servers.sh scratch NAME)", at: 0)
+            }
             await stop(children)
             _ = try? await control.with { try await $0.deleteQueue(eventQueue) }
             await pool.close()
@@ -637,6 +653,18 @@ public struct BenchRunner: Sendable {
     }
 
     static func isConsumerQueue(_ name: String) -> Bool { !name.contains(".retry.") && !name.hasSuffix(".parked") }
+
+    /// Those of `names` that exist, with their ready messages (a passive declare each, on its own connection,
+    /// because the broker closes the channel of a passive declare that finds nothing).
+    static func existingQueues(_ names: [String], control: BrokerControl) async -> [(name: String, messages: UInt32)] {
+        var found: [(name: String, messages: UInt32)] = []
+        for name in names {
+            if let status = try? await control.with({ try await $0.queueStatus(name) }) {
+                found.append((name, status.messageCount))
+            }
+        }
+        return found
+    }
 
     // MARK: Progress
 

@@ -8,6 +8,8 @@
 #   deploy/local/servers.sh rabbitmqctl ARGS…  run rabbitmqctl against the local node (same cookie and node name)
 #   deploy/local/servers.sh psql ARGS…         run psql as the database superuser over the private socket
 #   deploy/local/servers.sh env       print the HUITONG_* URLs for these servers
+#   deploy/local/servers.sh scratch NAME   (re)create an empty vhost and database NAME, for a benchmark run that
+#                                     nothing else shares; prints `export HUITONG_…` lines for them (eval them)
 #
 # Environment (all optional):
 #   HUITONG_LOCAL_DIR      state folder              default: <checkout>/.local
@@ -266,8 +268,21 @@ case "${1:-}" in
     env)
         print_env
         ;;
+    scratch)
+        name="${2:-}"
+        [[ "$name" =~ ^[a-z][a-z0-9_]{0,40}$ ]] || die "scratch needs a NAME of lower-case letters, digits and _ (e.g. bench1)"
+        [ "$name" != "$HUB_VHOST" ] && [ "$name" != "$HUB_DB" ] && [ "$name" != postgres ] \
+            || die "scratch would wipe the shared '$name'; pick another NAME"
+        rmq_running && pg_running || die "the servers are not running; run deploy/local/servers.sh up first"
+        pg_psql -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name OWNER $HUB_USER" >/dev/null
+        if rmq_ctl list_vhosts --no-table-headers | grep -qx "$name"; then rmq_ctl delete_vhost "$name" >/dev/null; fi
+        rmq_ctl add_vhost "$name" >/dev/null
+        rmq_ctl set_permissions -p "$name" "$HUB_USER" ".*" ".*" ".*" >/dev/null
+        echo "export HUITONG_AMQP_URL=amqp://$HUB_USER:$HUB_PASSWORD@127.0.0.1:$AMQP_PORT/$name"
+        echo "export HUITONG_DATABASE_URL=postgres://$HUB_USER:$HUB_PASSWORD@127.0.0.1:$PG_PORT/$name"
+        ;;
     *)
-        echo "usage: deploy/local/servers.sh up | down | status | restart-postgres | rabbitmqctl ARGS | psql ARGS | env" >&2
+        echo "usage: deploy/local/servers.sh up | down | status | restart-postgres | rabbitmqctl ARGS | psql ARGS | env | scratch NAME" >&2
         exit 2
         ;;
 esac
