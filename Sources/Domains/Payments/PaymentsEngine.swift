@@ -50,13 +50,17 @@ struct PaymentsEngine: Sendable {
     // MARK: Gate and route
 
     /// After acceptance: wait for compliance (gate on, no final verdict yet), refuse (verdict rejected), or route.
-    /// - Parameter prefetched: The verdict on the transfer's subject when the caller already read it under the
-    ///   subject's lock (`.some(nil)`: there is none yet); `nil` reads it here.
+    /// - Parameters:
+    ///   - prefetched: The verdict on the transfer's subject when the caller already read it under the subject's
+    ///     lock (`.some(nil)`: there is none yet); `nil` reads it here.
+    ///   - writer: Where the state change goes (default: the stored row).
     func gateOrProceed(
         _ transfer: inout TransferRecord, cause: Envelope, now: Date, in transaction: PostgresTransaction,
-        prefetched: PaymentsStore.Verdict?? = nil
+        prefetched: PaymentsStore.Verdict?? = nil, writer: TransferWriter = .stored
     ) async throws -> [OutboundMessage] {
-        guard configuration.complianceGate else { return try await proceed(&transfer, cause: cause, now: now, in: transaction) }
+        guard configuration.complianceGate else {
+            return try await proceed(&transfer, cause: cause, now: now, in: transaction, writer: writer)
+        }
         let verdict: PaymentsStore.Verdict?
         if let prefetched {
             verdict = prefetched
@@ -65,42 +69,46 @@ struct PaymentsEngine: Sendable {
         }
         switch verdict?.verdict {
         case "cleared", "released":
-            return try await proceed(&transfer, cause: cause, now: now, in: transaction)
+            return try await proceed(&transfer, cause: cause, now: now, in: transaction, writer: writer)
         case "rejected":
-            return try await complianceRejected(&transfer, reason: verdict?.reason, cause: cause, now: now, in: transaction)
+            return try await complianceRejected(
+                &transfer, reason: verdict?.reason, cause: cause, now: now, in: transaction, writer: writer)
         default:
             transfer.state = .pendingCompliance
             transfer.holdID = verdict?.holdID
-            try await PaymentsStore.setPending(transfer.transferID, holdID: verdict?.holdID, now: now, in: transaction)
+            try await writer.write(.pendingCompliance(holdID: verdict?.holdID), of: transfer, now: now, in: transaction)
             // Never the hold id: the partner must not learn that a hold exists (no tipping off, R-AML-9).
             return [try message(PaymentsMessageType.transferPendingCompliance, data: [], transfer: transfer, cause: cause)]
         }
     }
 
     func complianceRejected(
-        _ transfer: inout TransferRecord, reason: String?, cause: Envelope?, now: Date, in transaction: PostgresTransaction
+        _ transfer: inout TransferRecord, reason: String?, cause: Envelope?, now: Date, in transaction: PostgresTransaction,
+        writer: TransferWriter = .stored
     ) async throws -> [OutboundMessage] {
         guard let next = TransferStateMachine.next(after: .complianceRejected, from: transfer.state) else { return [] }
         transfer.state = next
         let rejection = Rejection(.legalDecision, "compliance rejected the transfer after review")
-        try await PaymentsStore.setFinal(
-            transfer.transferID, .rejected, status: nil, reasonCode: rejection.code.code,
-            reason: reason.map { String($0.prefix(140)) } ?? rejection.reason, now: now, in: transaction)
+        try await writer.write(
+            .final(.rejected, status: nil, reasonCode: rejection.code.code,
+                   reason: reason.map { String($0.prefix(140)) } ?? rejection.reason),
+            of: transfer, now: now, in: transaction)
         return [try rejected(transfer, rejection, cause: cause)]
             + (try await completeBatchIfDone(transfer, cause: cause, now: now, in: transaction))
     }
 
     /// Routes (R-PAY-1): queue, or submit to the adapter (command on hub.commands) and emit `executing`.
-    func proceed(_ transfer: inout TransferRecord, cause: Envelope?, now: Date, in transaction: PostgresTransaction)
-        async throws -> [OutboundMessage]
-    {
+    func proceed(
+        _ transfer: inout TransferRecord, cause: Envelope?, now: Date, in transaction: PostgresTransaction,
+        writer: TransferWriter = .stored
+    ) async throws -> [OutboundMessage] {
         let decision = router.route(
             toWallet: transfer.instruction.toWallet, amount: transfer.instruction.amount,
             requestedExecutionDate: transfer.instruction.requestedExecutionDate.flatMap(CalendarDate.init), now: now)
         switch decision {
         case .queue(let until):
             transfer.state = .queued
-            try await PaymentsStore.setQueued(transfer.transferID, until: until, now: now, in: transaction)
+            try await writer.write(.queued(until: until), of: transfer, now: now, in: transaction)
             return []
         case .execute(let rail, let settlementDate):
             transfer.state = .executing
@@ -111,7 +119,7 @@ struct PaymentsEngine: Sendable {
             if transfer.endToEndId == nil { transfer.endToEndId = transfer.defaultEndToEndId }
             if transfer.instructionId == nil { transfer.instructionId = transfer.compactTransferID }
             let nextCheck = now.addingTimeInterval(configuration.adapterTimeout.timeInterval)
-            try await PaymentsStore.setExecuting(transfer, nextCheck: nextCheck, now: now, in: transaction)
+            try await writer.write(.executing(nextCheck: nextCheck), of: transfer, now: now, in: transaction)
             var executing: [(String, JSONValue)] = [
                 ("rail", .string(rail.rawValue)), ("settlementDate", .string(settlementDate.description)),
             ]

@@ -230,15 +230,19 @@ public struct PaymentsHandler: MessageHandler {
             var transfer = TransferRecord(
                 transferID: transferID, instruction: instruction, batchRef: nil, lineSequence: nil,
                 commandID: envelope.id.uuid, subjectMessageID: envelope.id.uuid, correlationID: correlationID)
+            let accepted = try engine.accepted(transfer, cause: envelope, now: now)
+            // The verdict was read with the request, under the subject's lock: no second query. The engine decides the
+            // transfer's first state before it is stored, so the row is written once, in that state.
+            let writer = TransferWriter.deferred()
+            let next = try await engine.gateOrProceed(
+                &transfer, cause: envelope, now: now, in: transaction, prefetched: .some(lookUp.verdict), writer: writer)
             try await PaymentsStore.insertAccepted(
-                transfer, channel: channel, fingerprint: fingerprint, messageID: envelope.id.uuid, now: now, in: transaction)
+                transfer, change: writer.change, channel: channel, fingerprint: fingerprint, messageID: envelope.id.uuid,
+                now: now, in: transaction)
             context.logger.info("payments: transfer accepted",
                                 metadata: ["payments.transfer.id": "\(UUIDText.format(transferID))",
                                            "payments.creditor": "\(Self.maskedDestination(instruction.creditor.destination))"])
-            let accepted = try engine.accepted(transfer, cause: envelope, now: now)
-            // The verdict was read with the request, under the subject's lock: no second query.
-            return [accepted] + (try await engine.gateOrProceed(
-                &transfer, cause: envelope, now: now, in: transaction, prefetched: .some(lookUp.verdict)))
+            return [accepted] + next
         } catch let rejection as Rejection {
             try await PaymentsStore.recordRequest(
                 enterpriseID: enterprise.value, channel: channel, kind: "transfer",
