@@ -244,20 +244,22 @@ private struct Pump: Sendable {
                     // While the application holds unsettled deliveries, their acks queue behind the poll on the
                     // connection's thread: poll briefly so an ack waits at most a few milliseconds.
                     let timeout = session.outstandingCount > 0 ? min(pollInterval, .milliseconds(5)) : pollInterval
-                    guard let raw = try await connection.nextDelivery(timeout: timeout) else { continue }
-                    let delivery = Delivery(
-                        body: raw.body, exchange: raw.exchange, routingKey: raw.routingKey,
-                        redelivered: raw.redelivered, deliveryTag: raw.deliveryTag, properties: raw.properties,
-                        deliveryMode: raw.deliveryMode, acknowledger: acknowledger
-                    )
-                    logger.debug(
-                        "amqp delivery received",
-                        metadata: [
-                            "amqp.delivery_tag": "\(raw.deliveryTag)",
-                            "hub.message.id": "\(raw.properties.messageID ?? "-")",
-                        ]
-                    )
-                    continuation.yield(delivery)
+                    // What has already arrived comes in the same hop (at most the prefetch window).
+                    for raw in try await connection.nextDeliveries(timeout: timeout, limit: prefetch == 0 ? 256 : Int(prefetch)) {
+                        let delivery = Delivery(
+                            body: raw.body, exchange: raw.exchange, routingKey: raw.routingKey,
+                            redelivered: raw.redelivered, deliveryTag: raw.deliveryTag, properties: raw.properties,
+                            deliveryMode: raw.deliveryMode, acknowledger: acknowledger
+                        )
+                        logger.debug(
+                            "amqp delivery received",
+                            metadata: [
+                                "amqp.delivery_tag": "\(raw.deliveryTag)",
+                                "hub.message.id": "\(raw.properties.messageID ?? "-")",
+                            ]
+                        )
+                        continuation.yield(delivery)
+                    }
                 } catch {
                     await connection.close()
                     // A channel-level close while consuming (e.g. 406 after an ack of an unknown tag, or the broker

@@ -45,6 +45,22 @@ public struct Delivery: Sendable {
     public func reject(requeue: Bool) async throws {
         try await acknowledger.settle(.reject(requeue: requeue), self, multiple: false)
     }
+
+    /// Acknowledges each of `deliveries` (not `multiple`: other deliveries of the channel stay unsettled), with one
+    /// hop to the connection's thread per connection instead of one per delivery.
+    /// - Parameter deliveries: Deliveries not settled yet, from any consumers.
+    /// - Returns: How many were acknowledged; the others failed with `staleDelivery` or `connectionLost` (their
+    ///   connection is gone, and the broker redelivers them).
+    @discardableResult
+    public static func ack(_ deliveries: [Delivery]) async -> Int {
+        var groups: [ObjectIdentifier: [Delivery]] = [:]
+        for delivery in deliveries { groups[ObjectIdentifier(delivery.acknowledger), default: []].append(delivery) }
+        var acknowledged = 0
+        for group in groups.values {
+            acknowledged += await group[0].acknowledger.ack(group)
+        }
+        return acknowledged
+    }
 }
 
 /// Settles deliveries on the connection and channel generation they came from.
@@ -64,5 +80,16 @@ final class DeliveryAcknowledger: Sendable {
             settlement, deliveryTag: delivery.deliveryTag, multiple: multiple, generation: generation
         )
         session.settled(connection: connection, generation: generation, tag: delivery.deliveryTag, multiple: multiple)
+    }
+
+    /// Acks `deliveries` (all of this acknowledger) in one hop; returns how many were acked before a failure.
+    func ack(_ deliveries: [Delivery]) async -> Int {
+        let tags = deliveries.map(\.deliveryTag)
+        // A failure means the connection or channel is gone: the later ones could not be acked either.
+        let acknowledged = await connection.ack(deliveryTags: tags, generation: generation).acknowledged
+        for tag in tags.prefix(acknowledged) {
+            session.settled(connection: connection, generation: generation, tag: tag, multiple: false)
+        }
+        return acknowledged
     }
 }

@@ -437,9 +437,13 @@ public struct ConsumerService: Service {
                 }
             }
         }
-        await withTaskGroup(of: Void.self) { group in
-            for delivery in toAck {
-                group.addTask { await self.ack(delivery) }
+        if !toAck.isEmpty {
+            // One hop to the consumer connection's thread for the batch, not one per delivery.
+            let acknowledged = await Delivery.ack(toAck)
+            metrics.acked.increment(by: acknowledged)
+            if acknowledged < toAck.count {
+                // The connection is gone: the broker redelivers, and the inbox makes the redelivery a duplicate.
+                logger.debug("ack failed", metadata: ["hub.unacked": "\(toAck.count - acknowledged)"])
             }
         }
     }
@@ -473,16 +477,6 @@ public struct ConsumerService: Service {
             properties: properties,
             mandatory: true
         )
-    }
-
-    private func ack(_ delivery: Delivery) async {
-        do {
-            try await delivery.ack()
-            metrics.acked.increment()
-        } catch {
-            // The connection is gone: the broker redelivers, and the inbox makes the redelivery a duplicate.
-            logger.debug("ack failed", metadata: [LogKey.errorType: "\(errorLabel(error))"])
-        }
     }
 
     private func nack(_ delivery: Delivery) async {
