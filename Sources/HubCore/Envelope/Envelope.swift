@@ -145,21 +145,20 @@ public struct Envelope: Sendable, Hashable {
 
     /// Decodes the payload into a typed value, strictly, reporting failures with a pointer under `/data`.
     ///
-    /// Uses `JSONDecoder` over the payload's canonical bytes; types such as ``Money`` and the identifiers validate
-    /// while decoding, so a JSON number where an amount string belongs is refused as `wrongType` at
-    /// `/data/.../amount`. Then the decoded value is encoded again and every member of the payload that the type
-    /// did not produce is refused as `unknownField` (payload schemas say `additionalProperties: false`; the Swift
-    /// side must refuse what they refuse).
+    /// Decodes with ``JSONValueDecoder`` straight from the parsed payload (as `JSONDecoder` would, without parsing
+    /// again); types such as ``Money`` and the identifiers validate while decoding, so a JSON number where an amount
+    /// string belongs is refused as `wrongType` at `/data/.../amount`. Every member of the payload that the type did
+    /// not read (one it does not define, or a `null`) is refused as `unknownField` (payload schemas say
+    /// `additionalProperties: false`; the Swift side must refuse what they refuse).
     /// - Parameter type: The payload type.
     /// - Returns: The decoded payload.
     /// - Throws: `ValidationError` located under `/data`.
     public func decodeData<Payload: Codable>(as type: Payload.Type) throws(ValidationError) -> Payload {
-        let source = JSONValue.object(data)
         let payload: Payload
-        let reencoded: JSONValue
+        let unread: String?
         do {
-            payload = try JSONDecoder().decode(Payload.self, from: Data(source.canonicalBytes()))
-            reencoded = try JSONValue.parse(Array(try JSONEncoder().encode(payload)))
+            // Straight from the parsed tree, recording what the type reads (no re-serialisation, no re-encoding).
+            (payload, unread) = try JSONValueDecoder().decodeTrackingReads(Payload.self, from: .object(data))
         } catch let error as DecodingError {
             throw Self.validationError(from: error).under("/data")
         } catch let error as ValidationError {
@@ -168,37 +167,12 @@ public struct Envelope: Sendable, Hashable {
             throw ValidationError(
                 .invalidValue, pointer: "/data", rule: "payload", message: "the payload could not be decoded")
         }
-        if let unknown = Self.firstUnknownMember(in: source, knownFrom: reencoded, pointer: "/data") {
+        if let unknown = unread.map({ "/data" + $0 }) {
             throw ValidationError(
                 .unknownField, pointer: unknown, rule: "payload-strict",
                 message: "the payload has a member its type does not define; unknown members are refused")
         }
         return payload
-    }
-
-    /// The pointer of the first member of `source` that `known` lacks, recursively.
-    static func firstUnknownMember(in source: JSONValue, knownFrom known: JSONValue, pointer: String) -> String? {
-        switch (source, known) {
-        case (.object(let sourceObject), .object(let knownObject)):
-            for member in sourceObject {
-                let child = JSONPointer.appending(pointer, member.key)
-                guard let knownValue = knownObject[member.key] else { return child }
-                if let found = firstUnknownMember(in: member.value, knownFrom: knownValue, pointer: child) {
-                    return found
-                }
-            }
-            return nil
-        case (.array(let sourceArray), .array(let knownArray)) where sourceArray.count == knownArray.count:
-            for (index, element) in sourceArray.enumerated() {
-                let child = JSONPointer.appending(pointer, String(index))
-                if let found = firstUnknownMember(in: element, knownFrom: knownArray[index], pointer: child) {
-                    return found
-                }
-            }
-            return nil
-        default:
-            return nil
-        }
     }
 
     /// Maps a `DecodingError` to a validation error with an RFC 6901 pointer built from the coding path.
