@@ -150,9 +150,12 @@ public struct HubServer: Sendable {
             ShutdownWatch(
                 tracker: tracker, gracefulWindow: configuration.shutdownTimeout, cancellationWindow: cancellationWindow,
                 logger: logger))
+        // With a drain delay, the first signal is ours (readiness 503, then graceful shutdown after the delay);
+        // without one, the group's.
+        let drainDelay = configuration.shutdownDrainDelay
         var groupConfiguration = ServiceGroupConfiguration(
             services: services,
-            gracefulShutdownSignals: [.sigterm, .sigint],
+            gracefulShutdownSignals: drainDelay > .zero ? [] : [.sigterm, .sigint],
             logger: logger
         )
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
@@ -161,7 +164,9 @@ public struct HubServer: Sendable {
 
         do {
             try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await Self.exitOnSecondSignal(logger: logger) }
+                tasks.addTask {
+                    try await Self.watchSignals(group: group, drainDelay: drainDelay, readiness: readiness, logger: logger)
+                }
                 tasks.addTask { try await group.run() }
                 // The group finishes on graceful shutdown; the signal watcher is then cancelled.
                 try await tasks.next()
@@ -275,14 +280,28 @@ public struct HubServer: Sendable {
         return type.split(separator: "<").first.map(String.init) ?? type
     }
 
-    /// The first SIGTERM/SIGINT is the group's (graceful); the second ends the process immediately.
-    private static func exitOnSecondSignal(logger: Logger) async throws {
+    /// The first SIGTERM/SIGINT starts the stop: at once (the group's own signal handling), or after `drainDelay`
+    /// with `/readyz` answering 503 meanwhile. The second ends the process immediately, whatever the stop is doing.
+    private static func watchSignals(
+        group: ServiceGroup, drainDelay: Duration, readiness: Readiness, logger: Logger
+    ) async throws {
         var seen = 0
+        var drain: Task<Void, Never>?
+        defer { drain?.cancel() }
         for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
             seen += 1
             if seen >= 2 {
                 FileHandle.standardError.write(Data("huitong: second \(signal) — exiting without waiting\n".utf8))
                 exit(130)
+            }
+            guard drainDelay > .zero else { continue }
+            readiness.report("shutdown", .notReady("\(signal) received: draining before the graceful shutdown"))
+            logger.notice(
+                "stop requested: readiness is 503 now; graceful shutdown starts after the drain delay",
+                metadata: ["hub.drain_delay_s": "\(drainDelay.components.seconds)", "signal": "\(signal)"])
+            drain = Task {
+                guard (try? await Task.sleep(for: drainDelay)) != nil else { return }
+                await group.triggerGracefulShutdown()
             }
         }
     }

@@ -84,11 +84,12 @@ struct CLITests {
         #expect(result.stderr.contains("HUITONG_HTTP_PORT"))
     }
 
-    @Test("consumer lanes, batch size and batch wait out of range name their variable and the range")
+    @Test("consumer tuning and the drain delay out of range name their variable and the range")
     func malformedConsumerTuning() async throws {
         for (variable, value, range) in [
             ("HUITONG_CONSUMER_LANES", "0", "from 1 to 64"), ("HUITONG_CONSUMER_BATCH_SIZE", "many", "from 1 to 1024"),
             ("HUITONG_CONSUMER_BATCH_WAIT_MS", "1001", "from 0 to 1000"),
+            ("HUITONG_SHUTDOWN_DRAIN_DELAY", "3601", "from 0 to 3600"),
         ] {
             var env = environment
             env[variable] = value
@@ -234,13 +235,15 @@ struct CLITests {
         }
     }
 
-    @Test("a second SIGTERM during graceful shutdown ends serve at once with status 130")
+    @Test("SIGTERM with a drain delay turns /readyz 503 while serve keeps running; a second SIGTERM ends it at once with status 130")
     func secondSignalExitsAtOnce() async throws {
         let process = Process()
         process.executableURL = CLI.binary
-        // A long graceful window: only the second signal can end the process within the test's bound.
+        // A drain of 600 s: the stop cannot finish by itself within the test's bound (a graceful shutdown with
+        // nothing in flight can finish before a second signal arrives), only the second signal can end it.
         process.arguments = ["serve", "--http-port", "0", "--shutdown-timeout", "600"]
         var env = environment
+        env["HUITONG_SHUTDOWN_DRAIN_DELAY"] = "600"
         env["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         process.environment = env
         process.currentDirectoryURL = CLI.repositoryRoot
@@ -252,10 +255,18 @@ struct CLITests {
         process.standardError = try FileHandle(forWritingTo: errors)
         try process.run()
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        _ = try await Self.readListeningPort(out.fileHandleForReading, timeout: .seconds(60))
+        let port = try await Self.readListeningPort(out.fileHandleForReading, timeout: .seconds(60))
+        #expect(try await Self.readyStatus(port: port) == 200)
         kill(process.processIdentifier, SIGTERM)
-        // Apart, so that the kernel does not merge them into one pending signal.
-        try await Task.sleep(for: .milliseconds(20))
+        // Draining: not ready any more, still running.
+        var status = 200
+        let drainDeadline = ContinuousClock.now + .seconds(20)
+        while status == 200 && ContinuousClock.now < drainDeadline {
+            try await Task.sleep(for: .milliseconds(50))
+            status = try await Self.readyStatus(port: port)
+        }
+        #expect(status == 503, "/readyz during the drain delay")
+        #expect(process.isRunning, "serve stopped during its drain delay")
         kill(process.processIdentifier, SIGTERM)
         let deadline = ContinuousClock.now + .seconds(30)
         while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
@@ -300,6 +311,10 @@ struct CLITests {
             throw CLIError("serve exited or closed stdout before it was listening")
         }
         return port
+    }
+
+    static func readyStatus(port: Int) async throws -> Int {
+        try await get("http://127.0.0.1:\(port)/readyz").status
     }
 
     static func get(_ url: String) async throws -> (status: Int, body: String) {

@@ -13,6 +13,7 @@ extension HubConfiguration {
     /// | `huitong.http.port` | `HUITONG_HTTP_PORT` | 0–65535 | `8480` |
     /// | `huitong.roles` | `HUITONG_ROLES` | comma-separated | `all` |
     /// | `huitong.shutdown.timeout` | `HUITONG_SHUTDOWN_TIMEOUT` | seconds | `30` |
+    /// | `huitong.shutdown.drain-delay` | `HUITONG_SHUTDOWN_DRAIN_DELAY` | 0–3600 seconds | `0` |
     /// | `huitong.connect.timeout` | `HUITONG_CONNECT_TIMEOUT` | seconds | `5` |
     /// | `huitong.log.level` | `HUITONG_LOG_LEVEL` | trace…critical | `info` |
     /// | `huitong.inbox.retention-days` | `HUITONG_INBOX_RETENTION_DAYS` | 1–3650 | `30` |
@@ -34,6 +35,8 @@ extension HubConfiguration {
         public static let roles = "huitong.roles"
         /// Graceful shutdown deadline in seconds.
         public static let shutdownTimeout = "huitong.shutdown.timeout"
+        /// Seconds between the stop signal (readiness turns 503) and the start of graceful shutdown.
+        public static let shutdownDrainDelay = "huitong.shutdown.drain-delay"
         /// Connection timeout in seconds.
         public static let connectTimeout = "huitong.connect.timeout"
         /// Log level.
@@ -76,6 +79,9 @@ extension HubConfiguration {
             }
         }
         shutdownTimeout = try Self.seconds(reader, Key.shutdownTimeout) ?? shutdownTimeout
+        if let seconds = try Self.integer(reader, Key.shutdownDrainDelay, in: 0...3600) {
+            shutdownDrainDelay = .seconds(seconds)
+        }
         connectTimeout = try Self.seconds(reader, Key.connectTimeout) ?? connectTimeout
         if let value = Self.read(reader, Key.inboxRetentionDays) {
             guard let days = Int(value), (1...3650).contains(days) else {

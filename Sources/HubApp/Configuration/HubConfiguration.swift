@@ -24,6 +24,9 @@ public struct HubConfiguration: Sendable {
     public var roles: [String]
     /// How long graceful shutdown may take before in-flight work is cancelled.
     public var shutdownTimeout: Duration
+    /// How long `serve` keeps working after SIGTERM/SIGINT with `/readyz` answering 503, before graceful shutdown
+    /// starts: time for a load balancer or orchestrator to stop sending it traffic. Zero (the default) starts at once.
+    public var shutdownDrainDelay: Duration = .zero
     /// How long to wait for the broker or the database to answer a connection attempt.
     public var connectTimeout: Duration
     /// The log level.
