@@ -34,6 +34,9 @@ public actor PostgresConnection {
     }
     private var copyInProgress = false
     private var savepointCounter = 0
+    /// A transaction was begun but its BEGIN not sent yet: it goes with the transaction's first statement, in one
+    /// round trip (libpq pipeline mode).
+    private var beginPending = false
     private var pendingNotifications: [PostgresNotification] = []
     /// Named prepared statements of this session (``PreparedStatements``).
     private var prepared = PreparedStatements()
@@ -156,19 +159,33 @@ public actor PostgresConnection {
 
     // MARK: Internals used by the transaction, COPY and LISTEN helpers
 
+    /// Opens a transaction. Its BEGIN is sent with the first statement (``run(_:)`` pipelines them), or on its own
+    /// before a COPY or a script (``sendPendingBegin()``); a transaction with no statement sends nothing.
     func begin() throws {
         let handle = try usableHandle()
-        guard PQtransactionStatus(handle) == PQTRANS_IDLE else {
+        guard PQtransactionStatus(handle) == PQTRANS_IDLE, !beginPending else {
             throw PostgresError(
                 code: .serverError,
                 message: "a transaction is already open on this connection; use withSavepoint for a nested scope"
             )
         }
-        try run(PostgresQuery(trustedSQL: "BEGIN"))
+        beginPending = true
         savepointCounter = 0
     }
 
+    /// Sends a BEGIN that is still pending, on its own (before statements that cannot be pipelined with it).
+    func sendPendingBegin() throws {
+        guard beginPending else { return }
+        beginPending = false
+        try run(PostgresQuery(trustedSQL: "BEGIN"))
+    }
+
     func commit() throws {
+        guard !beginPending else {
+            // Nothing ran in the transaction: there is nothing to commit.
+            beginPending = false
+            return
+        }
         let result: PostgresQueryResult
         do {
             result = try run(PostgresQuery(trustedSQL: "COMMIT"))
@@ -188,6 +205,7 @@ public actor PostgresConnection {
     }
 
     func rollbackAfterFailure() {
+        beginPending = false
         guard let handle, PQstatus(handle) == CONNECTION_OK else { return }
         guard PQtransactionStatus(handle) != PQTRANS_IDLE else { return }
         do {
@@ -212,6 +230,7 @@ public actor PostgresConnection {
     /// ships in the binary). Returns the last result.
     @discardableResult
     func runScript(_ sql: String) throws -> PostgresQueryResult {
+        try sendPendingBegin()
         let handle = try usableHandle()
         guard PQsendQuery(handle, sql) == 1 else { throw sendFailure(handle) }
         let results = try collectResults(handle)
@@ -243,6 +262,7 @@ public actor PostgresConnection {
     /// Prepares the connection to go back to a pool: rolls back an open transaction. Returns whether it is
     /// still usable.
     func resetForReuse() -> Bool {
+        beginPending = false
         guard let handle, PQstatus(handle) == CONNECTION_OK, !copyInProgress else {
             close()
             return false
@@ -262,6 +282,7 @@ public actor PostgresConnection {
     // MARK: COPY
 
     func startCopy(_ sql: String) throws {
+        try sendPendingBegin()
         let handle = try usableHandle()
         guard PQsendQuery(handle, sql) == 1 else { throw sendFailure(handle) }
         let deadline = resultDeadline()
@@ -536,6 +557,17 @@ public actor PostgresConnection {
         let preparedKey = configuration.preparedStatements && PreparedStatements.isCandidate(query.sql, bindCount: binds.count)
             ? PreparedStatements.Key(sql: query.sql, types: types) : nil
         let statementName = try preparedKey.flatMap { try preparedStatement($0, handle: handle) }
+        // A pending BEGIN goes first, in the same round trip: BEGIN, the statement and a sync in one pipeline.
+        let pipelined = beginPending
+        if pipelined {
+            beginPending = false
+            guard PQenterPipelineMode(handle) == 1 else { throw sendFailure(handle) }
+            guard PQsendQueryParams(handle, "BEGIN", 0, nil, nil, nil, nil, 0) == 1 else {
+                let failure = sendFailure(handle)
+                close()
+                throw failure
+            }
+        }
         let sent = storage.withUnsafeBufferPointer { buffer -> Int32 in
             buffer.withMemoryRebound(to: CChar.self) { chars -> Int32 in
                 let values: [UnsafePointer<CChar>?] = offsets.map { offset in
@@ -547,13 +579,48 @@ public actor PostgresConnection {
                 return PQsendQueryParams(handle, query.sql, Int32(binds.count), types, values, lengths, formats, 0)
             }
         }
-        guard sent == 1 else { throw sendFailure(handle) }
-        let results = try collectResults(handle)
+        guard sent == 1 else {
+            let failure = sendFailure(handle)
+            if pipelined { close() }  // a half-sent pipeline leaves the connection in an unknown state
+            throw failure
+        }
+        let results = pipelined ? try collectPipelined(handle) : try collectResults(handle)
         if let error = results.error {
             if let key = preparedKey, PreparedStatements.invalidates(error) { prepared.forget(key) }
             throw error
         }
         return results.last ?? PostgresQueryResult(columns: [], rows: [], commandTag: "", affectedRows: nil)
+    }
+
+    /// Sends the sync of a BEGIN + statement pipeline and reads it back: BEGIN's result, the statement's, the sync.
+    /// Leaves pipeline mode. The first failure is the one reported (a statement after a failed BEGIN is not run).
+    private func collectPipelined(_ handle: OpaquePointer) throws -> Results {
+        guard PQpipelineSync(handle) == 1 else {
+            let failure = sendFailure(handle)
+            close()
+            throw failure
+        }
+        let begin = try collectResults(handle)
+        var statement = try collectResults(handle)
+        if let error = begin.error { statement.error = error }
+        // The sync point: its own result, with nothing after it.
+        let deadline = resultDeadline()
+        try waitForResult(handle, deadline: deadline)
+        if let sync = PQgetResult(handle) {
+            let status = PQresultStatus(sync)
+            PQclear(sync)
+            guard status == PGRES_PIPELINE_SYNC else {
+                close()
+                throw PostgresError(code: .connectionClosed, message: "the server's answer to a pipeline was out of order; the connection was closed")
+            }
+        }
+        guard PQexitPipelineMode(handle) == 1 else {
+            close()
+            throw PostgresError(
+                code: .connectionClosed, message: "the connection could not leave pipeline mode; it was closed",
+                libpqMessage: errorText(handle))
+        }
+        return statement
     }
 
     /// The name of `key`'s prepared statement, preparing it first (one round trip, once per connection) when it is
