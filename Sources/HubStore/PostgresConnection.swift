@@ -37,6 +37,8 @@ public actor PostgresConnection {
     /// A transaction was begun but its BEGIN not sent yet: it goes with the transaction's first statement, in one
     /// round trip (libpq pipeline mode).
     private var beginPending = false
+    /// A statement to run with COMMIT, in the same round trip (``PostgresTransaction/executeAtCommit(_:)``).
+    private var statementAtCommit: PostgresQuery?
     private var pendingNotifications: [PostgresNotification] = []
     /// Named prepared statements of this session (``PreparedStatements``).
     private var prepared = PreparedStatements()
@@ -170,7 +172,17 @@ public actor PostgresConnection {
             )
         }
         beginPending = true
+        statementAtCommit = nil
         savepointCounter = 0
+    }
+
+    /// Keeps `query` to run with COMMIT (one per transaction).
+    func deferToCommit(_ query: PostgresQuery) throws {
+        guard statementAtCommit == nil else {
+            throw PostgresError(
+                code: .serverError, message: "a statement is already deferred to this transaction's commit; only one can be")
+        }
+        statementAtCommit = query
     }
 
     /// Sends a BEGIN that is still pending, on its own (before statements that cannot be pipelined with it).
@@ -181,14 +193,22 @@ public actor PostgresConnection {
     }
 
     func commit() throws {
-        guard !beginPending else {
+        let final = statementAtCommit
+        statementAtCommit = nil
+        guard final != nil || !beginPending else {
             // Nothing ran in the transaction: there is nothing to commit.
             beginPending = false
             return
         }
         let result: PostgresQueryResult
         do {
-            result = try run(PostgresQuery(trustedSQL: "COMMIT"))
+            if let final {
+                // The deferred statement, then COMMIT (and BEGIN first if nothing ran yet): one round trip.
+                let (_, commitResult) = try runWithCommit(final)
+                result = commitResult
+            } else {
+                result = try run(PostgresQuery(trustedSQL: "COMMIT"))
+            }
         } catch var error as PostgresError where error.code == .connectionClosed || error.code == .timeout {
             // The server may have committed before the connection broke: say so, a blind retry could double it.
             error.message = "the connection broke during COMMIT; the transaction may or may not have committed: "
@@ -206,6 +226,7 @@ public actor PostgresConnection {
 
     func rollbackAfterFailure() {
         beginPending = false
+        statementAtCommit = nil
         guard let handle, PQstatus(handle) == CONNECTION_OK else { return }
         guard PQtransactionStatus(handle) != PQTRANS_IDLE else { return }
         do {
@@ -263,6 +284,7 @@ public actor PostgresConnection {
     /// still usable.
     func resetForReuse() -> Bool {
         beginPending = false
+        statementAtCommit = nil
         guard let handle, PQstatus(handle) == CONNECTION_OK, !copyInProgress else {
             close()
             return false
@@ -523,6 +545,22 @@ public actor PostgresConnection {
 
     @discardableResult
     private func run(_ query: PostgresQuery) throws -> PostgresQueryResult {
+        try send(query, thenCommit: false).statement
+    }
+
+    /// Runs `query` and COMMIT in one pipeline. A failing statement leaves the transaction aborted (COMMIT is not
+    /// run): it is rolled back here before the statement's error is thrown.
+    private func runWithCommit(_ query: PostgresQuery) throws -> (statement: PostgresQueryResult, commit: PostgresQueryResult) {
+        do {
+            let results = try send(query, thenCommit: true)
+            return (results.statement, results.commit ?? PostgresQueryResult(columns: [], rows: [], commandTag: "", affectedRows: nil))
+        } catch let error as PostgresError where error.code != .connectionClosed && error.code != .timeout {
+            rollbackAfterFailure()
+            throw error
+        }
+    }
+
+    private func send(_ query: PostgresQuery, thenCommit: Bool) throws -> (statement: PostgresQueryResult, commit: PostgresQueryResult?) {
         let handle = try usableHandle()
         let binds = query.binds
         // One buffer holds every value; text values are NUL-terminated, as libpq reads them with strlen.
@@ -557,12 +595,13 @@ public actor PostgresConnection {
         let preparedKey = configuration.preparedStatements && PreparedStatements.isCandidate(query.sql, bindCount: binds.count)
             ? PreparedStatements.Key(sql: query.sql, types: types) : nil
         let statementName = try preparedKey.flatMap { try preparedStatement($0, handle: handle) }
-        // A pending BEGIN goes first, in the same round trip: BEGIN, the statement and a sync in one pipeline.
-        let pipelined = beginPending
+        // A pending BEGIN goes first and a COMMIT last, in the same round trip: one pipeline with a sync.
+        let withBegin = beginPending
+        let pipelined = withBegin || thenCommit
         if pipelined {
             beginPending = false
             guard PQenterPipelineMode(handle) == 1 else { throw sendFailure(handle) }
-            guard PQsendQueryParams(handle, "BEGIN", 0, nil, nil, nil, nil, 0) == 1 else {
+            if withBegin, PQsendQueryParams(handle, "BEGIN", 0, nil, nil, nil, nil, 0) != 1 {
                 let failure = sendFailure(handle)
                 close()
                 throw failure
@@ -579,30 +618,45 @@ public actor PostgresConnection {
                 return PQsendQueryParams(handle, query.sql, Int32(binds.count), types, values, lengths, formats, 0)
             }
         }
-        guard sent == 1 else {
+        guard sent == 1, !thenCommit || PQsendQueryParams(handle, "COMMIT", 0, nil, nil, nil, nil, 0) == 1 else {
             let failure = sendFailure(handle)
             if pipelined { close() }  // a half-sent pipeline leaves the connection in an unknown state
             throw failure
         }
-        let results = pipelined ? try collectPipelined(handle) : try collectResults(handle)
+        let empty = PostgresQueryResult(columns: [], rows: [], commandTag: "", affectedRows: nil)
+        if !pipelined {
+            let results = try collectResults(handle)
+            if let error = results.error {
+                if let key = preparedKey, PreparedStatements.invalidates(error) { prepared.forget(key) }
+                throw error
+            }
+            return (results.last ?? empty, nil)
+        }
+        let (results, commit) = try collectPipelined(handle, begin: withBegin, commit: thenCommit)
         if let error = results.error {
             if let key = preparedKey, PreparedStatements.invalidates(error) { prepared.forget(key) }
             throw error
         }
-        return results.last ?? PostgresQueryResult(columns: [], rows: [], commandTag: "", affectedRows: nil)
+        if let error = commit?.error { throw error }
+        return (results.last ?? empty, commit.map { $0.last ?? empty })
     }
 
-    /// Sends the sync of a BEGIN + statement pipeline and reads it back: BEGIN's result, the statement's, the sync.
-    /// Leaves pipeline mode. The first failure is the one reported (a statement after a failed BEGIN is not run).
-    private func collectPipelined(_ handle: OpaquePointer) throws -> Results {
+    /// Sends the sync of a pipeline ([BEGIN,] statement[, COMMIT]) and reads it back in order, then the sync, and
+    /// leaves pipeline mode. The first failure is the one reported: after it the server skips the rest (a COMMIT after
+    /// a failed statement is not run, and the transaction stays aborted for the caller to roll back).
+    private func collectPipelined(_ handle: OpaquePointer, begin: Bool, commit: Bool) throws
+        -> (statement: Results, commit: Results?)
+    {
         guard PQpipelineSync(handle) == 1 else {
             let failure = sendFailure(handle)
             close()
             throw failure
         }
-        let begin = try collectResults(handle)
+        let beginResults = begin ? try collectResults(handle) : nil
         var statement = try collectResults(handle)
-        if let error = begin.error { statement.error = error }
+        var commitResults = commit ? try collectResults(handle) : nil
+        if let error = beginResults?.error { statement.error = error }
+        if statement.error != nil { commitResults?.error = nil }
         // The sync point: its own result, with nothing after it.
         let deadline = resultDeadline()
         try waitForResult(handle, deadline: deadline)
@@ -620,7 +674,7 @@ public actor PostgresConnection {
                 code: .connectionClosed, message: "the connection could not leave pipeline mode; it was closed",
                 libpqMessage: errorText(handle))
         }
-        return statement
+        return (statement, commitResults)
     }
 
     /// The name of `key`'s prepared statement, preparing it first (one round trip, once per connection) when it is

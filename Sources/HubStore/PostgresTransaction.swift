@@ -27,6 +27,16 @@ public struct PostgresTransaction: Sendable {
         try await connection.execute(query)
     }
 
+    /// Runs `query` when the transaction commits, in the same round trip as COMMIT (and as BEGIN too, when it is the
+    /// transaction's only statement): for a last statement whose result the caller does not need, such as the
+    /// runtime's outbox INSERT. It runs after every statement the body runs. If it fails, the transaction is rolled
+    /// back and `withTransaction` throws its error. One per transaction.
+    /// - Parameter query: The statement.
+    /// - Throws: `PostgresError` when a statement is already deferred in this transaction.
+    public func executeAtCommit(_ query: PostgresQuery) async throws {
+        try await connection.deferToCommit(query)
+    }
+
     /// Runs `body` inside a savepoint: RELEASE when it returns; ROLLBACK TO the savepoint when it throws (the
     /// transaction's earlier work survives), then rethrows.
     /// - Parameters:

@@ -383,7 +383,8 @@ public struct ConsumerService: Service {
             }
         }
         if !outbox.isEmpty {
-            try await OutboxRow.insertAndNotify(outbox, in: transaction)
+            // The batch's last statement: it travels with COMMIT (a failure fails the commit, and the batch is retried).
+            try await OutboxRow.insertAndNotify(outbox, in: transaction, lastAtCommit: true)
         }
         return outcomes
     }

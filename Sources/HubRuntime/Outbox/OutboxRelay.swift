@@ -243,7 +243,8 @@ public struct OutboxRelay: Service {
             }
             if !confirmed.isEmpty {
                 let list = confirmed.map(String.init).joined(separator: ",")
-                try await transaction.execute(
+                // With COMMIT, in one round trip; if it fails, the rows stay unsent and are published again.
+                try await transaction.executeAtCommit(
                     """
                     UPDATE hub.outbox SET sent_at = now() \
                     WHERE id = ANY(string_to_array(\(list), ',')::bigint[])

@@ -32,7 +32,11 @@ struct OutboxRow: Sendable {
     /// Multi-row INSERTs, in order (ids grow in the order given), 500 rows per statement; the last one also sends
     /// `NOTIFY hub_outbox` (delivered at commit, so the relay never wakes for rows it cannot see yet). One round trip
     /// for the usual batch instead of two.
-    static func insertAndNotify(_ rows: [OutboxRow], in transaction: PostgresTransaction) async throws {
+    /// - Parameter lastAtCommit: Run the last statement with COMMIT, in the same round trip (the caller runs no
+    ///   statement after this one that must see the rows; a failure then surfaces from the commit).
+    static func insertAndNotify(_ rows: [OutboxRow], in transaction: PostgresTransaction, lastAtCommit: Bool = false)
+        async throws
+    {
         var start = 0
         while start < rows.count {
             let chunk = rows[start..<min(start + 500, rows.count)]
@@ -67,7 +71,11 @@ struct OutboxRow: Sendable {
             }
             // A data-modifying CTE runs to completion whether or not the outer query reads it.
             if last { sql.appendLiteral(" RETURNING 1) SELECT pg_notify('hub_outbox', '')") }
-            try await transaction.execute(PostgresQuery(stringInterpolation: sql))
+            if last && lastAtCommit {
+                try await transaction.executeAtCommit(PostgresQuery(stringInterpolation: sql))
+            } else {
+                try await transaction.execute(PostgresQuery(stringInterpolation: sql))
+            }
             start += chunk.count
         }
     }
