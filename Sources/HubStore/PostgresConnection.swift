@@ -204,8 +204,7 @@ public actor PostgresConnection {
         do {
             if let final {
                 // The deferred statement, then COMMIT (and BEGIN first if nothing ran yet): one round trip.
-                let (_, commitResult) = try runWithCommit(final)
-                result = commitResult
+                result = try runWithCommit(final)
             } else {
                 result = try run(PostgresQuery(trustedSQL: "COMMIT"))
             }
@@ -256,7 +255,7 @@ public actor PostgresConnection {
         guard PQsendQuery(handle, sql) == 1 else { throw sendFailure(handle) }
         let results = try collectResults(handle)
         if let error = results.error { throw error }
-        return results.last ?? PostgresQueryResult(columns: [], rows: [], commandTag: "", affectedRows: nil)
+        return results.last ?? .empty
     }
 
     /// Checks, without blocking, that the server has not closed an idle connection (restart, idle timeout,
@@ -548,19 +547,22 @@ public actor PostgresConnection {
         try send(query, thenCommit: false).statement
     }
 
-    /// Runs `query` and COMMIT in one pipeline. A failing statement leaves the transaction aborted (COMMIT is not
-    /// run): it is rolled back here before the statement's error is thrown.
-    private func runWithCommit(_ query: PostgresQuery) throws -> (statement: PostgresQueryResult, commit: PostgresQueryResult) {
+    /// Runs `query` and COMMIT in one pipeline and returns COMMIT's result. A failing statement leaves the transaction
+    /// aborted (COMMIT is not run): it is rolled back here before the statement's error is thrown.
+    private func runWithCommit(_ query: PostgresQuery) throws -> PostgresQueryResult {
         do {
-            let results = try send(query, thenCommit: true)
-            return (results.statement, results.commit ?? PostgresQueryResult(columns: [], rows: [], commandTag: "", affectedRows: nil))
+            return try send(query, thenCommit: true).commit
         } catch let error as PostgresError where error.code != .connectionClosed && error.code != .timeout {
             rollbackAfterFailure()
             throw error
         }
     }
 
-    private func send(_ query: PostgresQuery, thenCommit: Bool) throws -> (statement: PostgresQueryResult, commit: PostgresQueryResult?) {
+    /// Sends `query` (by name when it is prepared), with a pending BEGIN before it and, with `thenCommit`, COMMIT after
+    /// it, in one pipeline; returns its result and COMMIT's (`.empty` without `thenCommit`).
+    private func send(_ query: PostgresQuery, thenCommit: Bool) throws
+        -> (statement: PostgresQueryResult, commit: PostgresQueryResult)
+    {
         let handle = try usableHandle()
         let binds = query.binds
         // One buffer holds every value; text values are NUL-terminated, as libpq reads them with strlen.
@@ -592,9 +594,7 @@ public actor PostgresConnection {
             if !bind.isBinary { storage.append(0) }
         }
         storage.append(0)  // never empty, so the base address exists
-        let preparedKey = configuration.preparedStatements && PreparedStatements.isCandidate(query.sql, bindCount: binds.count)
-            ? PreparedStatements.Key(sql: query.sql, types: types) : nil
-        let statementName = try preparedKey.flatMap { try preparedStatement($0, handle: handle) }
+        let prepared = try preparedStatement(query, types: types, handle: handle)
         // A pending BEGIN goes first and a COMMIT last, in the same round trip: one pipeline with a sync.
         let withBegin = beginPending
         let pipelined = withBegin || thenCommit
@@ -612,7 +612,7 @@ public actor PostgresConnection {
                 let values: [UnsafePointer<CChar>?] = offsets.map { offset in
                     offset < 0 ? nil : chars.baseAddress.map { UnsafePointer($0 + offset) }
                 }
-                if let name = statementName {
+                if let name = prepared?.name {
                     return PQsendQueryPrepared(handle, name, Int32(binds.count), values, lengths, formats, 0)
                 }
                 return PQsendQueryParams(handle, query.sql, Int32(binds.count), types, values, lengths, formats, 0)
@@ -623,22 +623,14 @@ public actor PostgresConnection {
             if pipelined { close() }  // a half-sent pipeline leaves the connection in an unknown state
             throw failure
         }
-        let empty = PostgresQueryResult(columns: [], rows: [], commandTag: "", affectedRows: nil)
-        if !pipelined {
-            let results = try collectResults(handle)
-            if let error = results.error {
-                if let key = preparedKey, PreparedStatements.invalidates(error) { prepared.forget(key) }
-                throw error
-            }
-            return (results.last ?? empty, nil)
-        }
-        let (results, commit) = try collectPipelined(handle, begin: withBegin, commit: thenCommit)
+        let (results, commit) = pipelined
+            ? try collectPipelined(handle, begin: withBegin, commit: thenCommit) : (try collectResults(handle), nil)
         if let error = results.error {
-            if let key = preparedKey, PreparedStatements.invalidates(error) { prepared.forget(key) }
+            if let key = prepared?.key, PreparedStatements.invalidates(error) { self.prepared.forget(key) }
             throw error
         }
         if let error = commit?.error { throw error }
-        return (results.last ?? empty, commit.map { $0.last ?? empty })
+        return (results.last ?? .empty, commit?.last ?? .empty)
     }
 
     /// Sends the sync of a pipeline ([BEGIN,] statement[, COMMIT]) and reads it back in order, then the sync, and
@@ -677,10 +669,18 @@ public actor PostgresConnection {
         return (statement, commitResults)
     }
 
-    /// The name of `key`'s prepared statement, preparing it first (one round trip, once per connection) when it is
-    /// worth it; nil to run the statement unnamed.
-    private func preparedStatement(_ key: PreparedStatements.Key, handle: OpaquePointer) throws -> String? {
-        if let name = prepared.name(for: key) { return name }
+    /// The prepared statement to run `query` by, preparing it first (one round trip, once per connection) when it is
+    /// worth it (``PreparedStatements``); nil to run it unnamed.
+    private func preparedStatement(_ query: PostgresQuery, types: [Oid], handle: OpaquePointer) throws
+        -> (key: PreparedStatements.Key, name: String)?
+    {
+        guard configuration.preparedStatements else { return nil }
+        let key = PreparedStatements.Key(sql: query.sql, types: types)
+        if let name = prepared.name(for: key) { return (key, name) }
+        guard PreparedStatements.isCandidate(query.sql, bindCount: types.count), !prepared.isFull else { return nil }
+        // Inside a transaction the PREPARE belongs to it too: one that fails (an unknown table) must abort the
+        // transaction as the statement itself would have, so a pending BEGIN goes first, on its own.
+        try sendPendingBegin()
         guard let name = prepared.reserve(key) else { return nil }
         guard PQsendPrepare(handle, name, key.sql, Int32(key.types.count), key.types) == 1 else {
             prepared.forget(key)
@@ -691,7 +691,7 @@ public actor PostgresConnection {
             prepared.forget(key)
             throw error
         }
-        return name
+        return (key, name)
     }
 
     private func usableHandle() throws -> OpaquePointer {

@@ -85,4 +85,7 @@ public struct PostgresQueryResult: Sendable, Hashable {
     public var commandTag: String
     /// The rows affected (INSERT, UPDATE, DELETE, SELECT, COPY …), when the command reports it.
     public var affectedRows: Int?
+
+    /// No columns, no rows, no tag: what a command that produced no result reports.
+    static let empty = PostgresQueryResult(columns: [], rows: [], commandTag: "", affectedRows: nil)
 }

@@ -45,9 +45,12 @@ struct PreparedStatements {
     /// The name `key` was prepared under.
     func name(for key: Key) -> String? { names[key] }
 
+    /// Whether ``capacity`` statements are prepared already (no more will be).
+    var isFull: Bool { names.count >= Self.capacity }
+
     /// A new name for `key`, recorded before it is prepared; nil when the cache is full.
     mutating func reserve(_ key: Key) -> String? {
-        guard names.count < Self.capacity else { return nil }
+        guard !isFull else { return nil }
         counter += 1
         let name = "huitong_\(counter)"
         names[key] = name

@@ -140,27 +140,15 @@ struct CLITests {
 
     @Test("serve answers /healthz, /readyz and /metrics, and exits 0 on SIGTERM")
     func serveAndShutDown() async throws {
-        let process = Process()
-        process.executableURL = CLI.binary
         // Every role runs, and on a loaded machine draining their in-flight batches can take a while: 30 s of graceful
         // shutdown keeps this test on the graceful path (forcedShutdownExitsCleanly covers the cancellation path).
-        process.arguments = ["serve", "--http-port", "0", "--shutdown-timeout", "30"]
-        var env = environment
-        env["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        process.environment = env
-        process.currentDirectoryURL = CLI.repositoryRoot
-        let out = Pipe()
-        process.standardOutput = out
         // serve's log: on failure, the shutdown watch's lines name the services that would not stop.
-        let errors = FileManager.default.temporaryDirectory.appending(path: "serve-sigterm-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: errors) }
-        process.standardError = try FileHandle(forWritingTo: errors)
-        try process.run()
-        defer { if process.isRunning { process.interrupt() } }
+        let serve = try ServeChild(["--shutdown-timeout", "30"], environment: environment, logName: "sigterm")
+        defer { serve.cleanUp() }
+        let process = serve.process
 
         // serve prints "listening on http://HOST:PORT" once the HTTP server is bound.
-        let port = try await Self.readListeningPort(out.fileHandleForReading, timeout: .seconds(60))
+        let port = try await serve.port()
         let base = "http://127.0.0.1:\(port)"
         let health = try await Self.get("\(base)/healthz")
         #expect(health.status == 200)
@@ -180,7 +168,7 @@ struct CLITests {
             #expect(process.terminationReason == .exit && process.terminationStatus == 0,
                     """
                     serve ended with \(process.terminationReason == .exit ? "exit status" : "signal") \
-                    \(process.terminationStatus); its shutdown lines: \(Self.shutdownLines(errors))
+                    \(process.terminationStatus); its shutdown lines: \(Self.shutdownLines(serve.log))
                     """)
         }
     }
@@ -189,9 +177,6 @@ struct CLITests {
     func forcedShutdownExitsCleanly() async throws {
         // Before the fix, the audit sink waited 10 s for deliveries nobody would settle once cancelled, and
         // ServiceLifecycle's cancellation deadline then aborted the process (SIGILL) — 6 runs out of 6 under load.
-        let errors = FileManager.default.temporaryDirectory.appending(path: "serve-forced-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: errors) }
         // A backlog on hub.commands, so that the taps (audit, compliance: bound to '#') are mid-work at SIGTERM and
         // the 1 ms graceful window runs out: the cancellation path is what this test is about.
         let amqp = try AMQPConfiguration(url: CLI.amqpURL, connectionName: "cli-test-backlog")
@@ -208,26 +193,18 @@ struct CLITests {
             }
             for result in try await publisher.publish(batch: pings) { try result.get() }
         }
-        let process = Process()
-        process.executableURL = CLI.binary
-        process.arguments = ["serve", "--http-port", "0", "--shutdown-timeout", "0.001"]
         var env = environment
-        env["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         env["HUITONG_LOG_LEVEL"] = "info"
-        process.environment = env
-        process.currentDirectoryURL = CLI.repositoryRoot
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = try FileHandle(forWritingTo: errors)
-        try process.run()
-        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        _ = try await Self.readListeningPort(out.fileHandleForReading, timeout: .seconds(60))
+        let serve = try ServeChild(["--shutdown-timeout", "0.001"], environment: env, logName: "forced")
+        defer { serve.cleanUp() }
+        let process = serve.process
+        _ = try await serve.port()
         kill(process.processIdentifier, SIGTERM)
         // A bound, not a timing assertion: 1 ms graceful + 10 s of cancellation allowance + a loaded machine.
         let deadline = ContinuousClock.now + .seconds(45)
         while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         #expect(!process.isRunning, "serve did not stop after SIGTERM")
-        let log = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+        let log = serve.logText
         #expect(!log.contains("about to abort"), "\(log.split(separator: "\n").filter { $0.contains("services") })")
         if !process.isRunning {
             #expect(process.terminationReason == .exit && process.terminationStatus == 0,
@@ -237,25 +214,14 @@ struct CLITests {
 
     @Test("SIGTERM with a drain delay turns /readyz 503 while serve keeps running; a second SIGTERM ends it at once with status 130")
     func secondSignalExitsAtOnce() async throws {
-        let process = Process()
-        process.executableURL = CLI.binary
         // A drain of 600 s: the stop cannot finish by itself within the test's bound (a graceful shutdown with
         // nothing in flight can finish before a second signal arrives), only the second signal can end it.
-        process.arguments = ["serve", "--http-port", "0", "--shutdown-timeout", "600"]
         var env = environment
         env["HUITONG_SHUTDOWN_DRAIN_DELAY"] = "600"
-        env["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        process.environment = env
-        process.currentDirectoryURL = CLI.repositoryRoot
-        let errors = FileManager.default.temporaryDirectory.appending(path: "serve-second-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: errors) }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = try FileHandle(forWritingTo: errors)
-        try process.run()
-        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        let port = try await Self.readListeningPort(out.fileHandleForReading, timeout: .seconds(60))
+        let serve = try ServeChild(["--shutdown-timeout", "600"], environment: env, logName: "second")
+        defer { serve.cleanUp() }
+        let process = serve.process
+        let port = try await serve.port()
         #expect(try await Self.readyStatus(port: port) == 200)
         kill(process.processIdentifier, SIGTERM)
         // Draining: not ready any more, still running.
@@ -274,7 +240,7 @@ struct CLITests {
         if !process.isRunning {
             #expect(process.terminationReason == .exit && process.terminationStatus == 130,
                     "serve ended with \(process.terminationReason == .exit ? "exit status" : "signal") \(process.terminationStatus)")
-            let log = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+            let log = serve.logText
             #expect(log.contains("second SIGTERM — exiting without waiting"))
         }
     }
@@ -357,4 +323,40 @@ final class SilentListener {
     }
 
     func close() { _ = Glibc.close(fd) }
+}
+
+/// `huitong serve --http-port 0 ARGS…` as a child process: standard output piped (for the "listening on" line),
+/// standard error to a temporary log file that the test can read. Call ``cleanUp()`` when done.
+final class ServeChild {
+    let process = Process()
+    let log: URL
+    private let out = Pipe()
+
+    init(_ arguments: [String], environment: [String: String], logName: String) throws {
+        log = FileManager.default.temporaryDirectory.appending(path: "serve-\(logName)-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.executableURL = CLI.binary
+        process.arguments = ["serve", "--http-port", "0"] + arguments
+        var environment = environment
+        environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        process.environment = environment
+        process.currentDirectoryURL = CLI.repositoryRoot
+        process.standardOutput = out
+        process.standardError = try FileHandle(forWritingTo: log)
+        try process.run()
+    }
+
+    /// The HTTP port serve reports once it is listening.
+    func port() async throws -> Int {
+        try await CLITests.readListeningPort(out.fileHandleForReading, timeout: .seconds(60))
+    }
+
+    /// What serve has logged so far.
+    var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    /// Kills serve if it is still running and removes its log.
+    func cleanUp() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(at: log)
+    }
 }

@@ -45,6 +45,22 @@ struct StorePipelinedBeginTests {
         }
     }
 
+    @Test("a first statement that fails while it is prepared still aborts the transaction: COMMIT then refuses")
+    func failingPrepareAbortsTheTransaction() async throws {
+        try await StoreSupport.withTestSchema(poolSize: 1) { pool, schema in
+            try await pool.query("CREATE TABLE \(schema).kept (n int)")
+            let error = await #expect(throws: PostgresError.self) {
+                try await pool.withTransaction { transaction in
+                    // A text this connection has never prepared, naming a table that does not exist: its PREPARE fails.
+                    _ = try? await transaction.execute("INSERT INTO \(schema).absent VALUES (\(Int32(1)))")
+                    try await transaction.execute("INSERT INTO \(schema).kept VALUES (\(Int32(1)))")
+                }
+            }
+            #expect(error?.sqlState == "25P02", "the swallowed failure aborted the transaction, as any failed statement does")
+            #expect(try await pool.query("SELECT count(*) FROM \(schema).kept").rows[0].decode(Int64.self, at: 0) == 0)
+        }
+    }
+
     @Test("a transaction with no statement commits nothing and leaves the connection idle")
     func emptyTransaction() async throws {
         try await StoreSupport.withTestSchema(poolSize: 1) { pool, _ in

@@ -79,7 +79,6 @@ enum PaymentsStore {
         )
     }
 
-    /// An accepted single transfer and its request record (R-PAY-2/3), in one round trip.
     /// Inserts a new transfer in the state the engine has already decided for it (`change`, applied in memory to
     /// `transfer`; nil: `accepted`) and its request record, in one statement. A new transfer is written once instead
     /// of inserted as `accepted` and updated in the same transaction: one round trip and one heap tuple and set of

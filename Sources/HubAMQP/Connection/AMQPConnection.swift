@@ -814,16 +814,13 @@ public actor AMQPConnection {
     }
 
     /// Acknowledges several deliveries of one channel generation in one hop to the connection's thread (a batch's
-    /// acks cost one thread switch instead of one each). Stops at the first failure.
-    /// - Returns: How many of `deliveryTags`, from the first, were acknowledged, and the failure that stopped it.
-    func ack(deliveryTags: [UInt64], generation: UInt64) -> (acknowledged: Int, failure: AMQPError?) {
+    /// acks cost one thread switch instead of one each). Stops at the first failure: the connection or channel is
+    /// gone, so the later ones could not be acked either (the broker redelivers them).
+    /// - Returns: How many of `deliveryTags`, from the first, were acknowledged.
+    func ack(deliveryTags: [UInt64], generation: UInt64) -> Int {
         for (index, tag) in deliveryTags.enumerated() {
-            do {
-                try settle(.ack, deliveryTag: tag, multiple: false, generation: generation)
-            } catch {
-                return (index, error)
-            }
+            guard (try? settle(.ack, deliveryTag: tag, multiple: false, generation: generation)) != nil else { return index }
         }
-        return (deliveryTags.count, nil)
+        return deliveryTags.count
     }
 }

@@ -85,8 +85,7 @@ final class DeliveryAcknowledger: Sendable {
     /// Acks `deliveries` (all of this acknowledger) in one hop; returns how many were acked before a failure.
     func ack(_ deliveries: [Delivery]) async -> Int {
         let tags = deliveries.map(\.deliveryTag)
-        // A failure means the connection or channel is gone: the later ones could not be acked either.
-        let acknowledged = await connection.ack(deliveryTags: tags, generation: generation).acknowledged
+        let acknowledged = await connection.ack(deliveryTags: tags, generation: generation)
         for tag in tags.prefix(acknowledged) {
             session.settled(connection: connection, generation: generation, tag: tag, multiple: false)
         }
