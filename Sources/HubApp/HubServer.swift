@@ -292,7 +292,12 @@ public struct HubServer: Sendable {
             seen += 1
             if seen >= 2 {
                 FileHandle.standardError.write(Data("huitong: second \(signal) — exiting without waiting\n".utf8))
-                exit(130)
+                // `_exit`, not `exit`: atexit handlers and static destructors would run while every other thread
+                // (NIO, libpq, rabbitmq-c) is still working, and can crash the process on its way out — the test saw
+                // a signal instead of status 130 once, right after this line was written. Nothing here needs them:
+                // uncommitted work rolls back and unacked deliveries are redelivered.
+                fflush(nil)
+                _exit(130)
             }
             guard drainDelay > .zero else { continue }
             readiness.report("shutdown", .notReady("\(signal) received: draining before the graceful shutdown"))
