@@ -265,12 +265,17 @@ public actor PostgresConnection {
             close()
             return false
         }
-        // Readable while idle: a notification, or the server's goodbye (an error report, then end of file, which
-        // the next read sees). A few non-blocking rounds reach the end of file if there is one.
+        // Readable while idle: a notification, or the server's goodbye: a FATAL error report, then end of file. The
+        // report alone settles it (the server may not have closed the socket yet, and a statement sent now would
+        // meet the close); a few non-blocking rounds reach an end of file that came without one.
         for _ in 0..<4 {
             var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
             guard poll(&descriptor, 1, 0) > 0 else { return true }
-            if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK {
+            // PQconsumeInput only reads; PQisBusy parses what was read, which hands an error report to the notice
+            // receiver (and queues notifications for PQnotifies).
+            let read = PQconsumeInput(handle) == 1
+            if read { _ = PQisBusy(handle) }
+            if !read || PQstatus(handle) != CONNECTION_OK || box.serverSentFatal {
                 logger.debug("postgres connection found closed by the server")
                 close()
                 return false
@@ -427,8 +432,23 @@ public actor PostgresConnection {
             throw PostgresError(code: .connectionFailed, message: "libpq could not allocate a connection")
         }
         self.handle = handle
-        // Server notices (NOTICE, WARNING) would go to stderr and may quote values: drop them.
-        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        // Server notices (NOTICE, WARNING) would go to stderr and may quote values: drop them. One kind is kept as
+        // a fact: libpq hands an error that arrives while no statement runs to the notice receiver, and a FATAL one
+        // is the server's goodbye (termination, shutdown, idle timeout), sent before it closes the socket.
+        box.serverSentFatal = false
+        PQsetNoticeReceiver(
+            handle,
+            { argument, result in
+                guard let argument, let result,
+                    let severity = PQresultErrorField(result, Int32(UInt8(ascii: "V")))
+                else { return }
+                let level = String(cString: severity)
+                if level == "FATAL" || level == "PANIC" {
+                    Unmanaged<HandleBox>.fromOpaque(argument).takeUnretainedValue().serverSentFatal = true
+                }
+            },
+            Unmanaged.passUnretained(box).toOpaque()
+        )
         var status = PQstatus(handle) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING
         while true {
             switch status {
@@ -891,6 +911,8 @@ public actor PostgresConnection {
 /// and no other job can use the handle any more.
 private final class HandleBox {
     var pointer: OpaquePointer?
+    /// The server sent a FATAL error while no statement ran: it is closing this session.
+    var serverSentFatal = false
     deinit {
         if let pointer { PQfinish(pointer) }
     }
