@@ -72,8 +72,14 @@ enum ComplianceSupport {
     }
 
     /// A fresh valid resident ID (R-ID-4 check).
+    ///
+    /// Cumulative state (R-AML-5 day totals, counterparties) is keyed by the customer, and the local database keeps
+    /// every run's: a number drawn from too small a space (336,000 once) meets an earlier run's customer often enough
+    /// to fail a golden file now and then. The address code, year, day and sequence are all drawn: ~10^14 numbers.
     static func residentID() -> String {
-        var first17 = "320506" + "1990\(String(format: "%02d", Int.random(in: 1...12)))\(String(format: "%02d", Int.random(in: 1...28)))"
+        let birth = "\(Int.random(in: 1950...2005))\(String(format: "%02d", Int.random(in: 1...12)))"
+            + String(format: "%02d", Int.random(in: 1...28))
+        var first17 = "\(Int.random(in: 110_000...659_999))" + birth
         first17 += String(format: "%03d", Int.random(in: 0...999))
         let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
         let sum = zip(first17.compactMap { $0.wholeNumberValue }, weights).reduce(0) { $0 + $1.0 * $1.1 }
