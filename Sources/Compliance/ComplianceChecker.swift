@@ -163,19 +163,48 @@ public struct ComplianceChecker: MessageHandler {
                fact.amount.currency.code, fact.valueDate ?? day.description].joined(separator: "|")
             : nil
         let elements = reportElements(fact, envelope: envelope)
-        let inserted = try await transaction.query(
+        let threshold = parameters.threshold(for: criterion)
+        let near = Rules.isNearThreshold(columnAmount, column: column, threshold, parameters: parameters)
+        let checkDuplicates = duplicateKey != nil && !fact.duplicateOverride
+        let window = Double(parameters.duplicateWindowSeconds)
+        let counterparty = fact.direction == .outflow ? fact.creditor.counterpartyKey : nil
+        // One statement, one round trip, for what used to take four: the movement recorded once (by its key), and
+        // only if it is new: the R-PAY-5 look-back (its snapshot predates the statement, so it never counts this
+        // movement), the counterparty remembered, and the R-AML-5 day total (not for an R-AML-7 exemption).
+        let row = try await transaction.query(
             """
-            INSERT INTO compliance.transactions (fact_key, message_id, message_type, customer_id, customer_kind, direction, \
-            criterion, amount_column, business_day, amount, currency, column_amount, occurred_at, duplicate_key, \
-            exempt_reason, elements) VALUES (\(fact.key), \(envelope.id.uuid), \(envelope.type.value), \(fact.customerID), \
-            \(fact.customerKind.rawValue), \(fact.direction.rawValue), \(criterion.rule), \(column), \(day.description)::date, \
-            \(fact.amount.amount), \(fact.amount.currency.code), \(columnAmount), \(fact.occurredAt), \(duplicateKey), \
-            \(exempt), \(PostgresJSON(elements.canonicalString))) ON CONFLICT (fact_key) DO NOTHING RETURNING id
+            WITH inserted AS (INSERT INTO compliance.transactions (fact_key, message_id, message_type, customer_id, \
+            customer_kind, direction, criterion, amount_column, business_day, amount, currency, column_amount, occurred_at, \
+            duplicate_key, exempt_reason, elements) VALUES (\(fact.key), \(envelope.id.uuid), \(envelope.type.value), \
+            \(fact.customerID), \(fact.customerKind.rawValue), \(fact.direction.rawValue), \(criterion.rule), \(column), \
+            \(day.description)::date, \(fact.amount.amount), \(fact.amount.currency.code), \(columnAmount), \(fact.occurredAt), \
+            \(duplicateKey), \(exempt), \(PostgresJSON(elements.canonicalString))) ON CONFLICT (fact_key) DO NOTHING RETURNING id), \
+            earlier AS (SELECT count(*)::int8 AS n FROM compliance.transactions WHERE \(checkDuplicates)::bool \
+            AND EXISTS (SELECT 1 FROM inserted) AND duplicate_key = \(duplicateKey)::text AND fact_key <> \(fact.key) \
+            AND occurred_at >= \(fact.occurredAt.addingTimeInterval(-window)) \
+            AND occurred_at <= \(fact.occurredAt.addingTimeInterval(window))), \
+            counterparty AS (INSERT INTO compliance.counterparties (customer_id, counterparty) \
+            SELECT \(fact.customerID)::text, \(counterparty)::text WHERE \(counterparty)::text IS NOT NULL \
+            AND EXISTS (SELECT 1 FROM inserted) ON CONFLICT DO NOTHING RETURNING 1), \
+            totals AS (INSERT INTO compliance.daily_totals (customer_id, direction, criterion, amount_column, business_day, \
+            total, transactions, near_count, near_total) SELECT \(fact.customerID)::text, \(fact.direction.rawValue)::text, \
+            \(criterion.rule)::text, \(column)::text, \(day.description)::date, \(columnAmount)::numeric, 1, \
+            \(near ? 1 : 0)::int4, \(near ? columnAmount : Decimal(0))::numeric \
+            WHERE \(exempt == nil)::bool AND EXISTS (SELECT 1 FROM inserted) \
+            ON CONFLICT (customer_id, direction, criterion, amount_column, business_day) DO UPDATE SET \
+            total = compliance.daily_totals.total + EXCLUDED.total, \
+            transactions = compliance.daily_totals.transactions + 1, \
+            near_count = compliance.daily_totals.near_count + EXCLUDED.near_count, \
+            near_total = compliance.daily_totals.near_total + EXCLUDED.near_total \
+            RETURNING total, transactions, near_count, near_total, report_id, structuring_flagged) \
+            SELECT (SELECT count(*) FROM inserted)::int8, (SELECT n FROM earlier), (SELECT count(*) FROM counterparty)::int8, \
+            t.total, t.transactions, t.near_count, t.near_total, t.report_id, t.structuring_flagged \
+            FROM (VALUES (1)) AS one (x) LEFT JOIN totals t ON true
             """
-        ).rows
+        ).rows[0]
         // A resubmitted request (same idempotency key) was counted when first seen. If that first request is held
         // (or was rejected), the resubmission is held too: it must never be the way around a hold.
-        guard !inserted.isEmpty else {
+        guard try row.decode(Int64.self, at: 0) == 1 else {
             let held = try await transaction.query(
                 """
                 SELECT h.status FROM compliance.transactions t JOIN compliance.holds h ON h.subject_message_id = t.message_id \
@@ -189,15 +218,8 @@ public struct ComplianceChecker: MessageHandler {
         }
 
         // R-PAY-5: the same debtor, creditor, amount, currency and value date within the window.
-        if let duplicateKey, !fact.duplicateOverride {
-            let window = Double(parameters.duplicateWindowSeconds)
-            let earlier = try await transaction.query(
-                """
-                SELECT count(*)::int8 FROM compliance.transactions WHERE duplicate_key = \(duplicateKey) \
-                AND fact_key <> \(fact.key) AND occurred_at >= \(fact.occurredAt.addingTimeInterval(-window)) \
-                AND occurred_at <= \(fact.occurredAt.addingTimeInterval(window))
-                """
-            ).rows[0].decode(Int64.self, at: 0)
+        if checkDuplicates {
+            let earlier = try row.decode(Int64.self, at: 1)
             if earlier > 0 {
                 var evidence: JSONObject = [
                     "amount": ComplianceEvents.amount(fact.amount), "earlierRequests": .number(JSONNumber(Int(earlier))),
@@ -215,15 +237,8 @@ public struct ComplianceChecker: MessageHandler {
         if let finding = Rules.highRiskJurisdiction(fact, parameters: parameters) { evaluation.findings.append(finding) }
 
         // Hold policy: first payment to a new counterparty; large amounts.
-        if fact.direction == .outflow, let counterparty = fact.creditor.counterpartyKey {
-            let isNew = try await transaction.execute(
-                """
-                INSERT INTO compliance.counterparties (customer_id, counterparty) VALUES (\(fact.customerID), \(counterparty)) \
-                ON CONFLICT DO NOTHING
-                """) == 1
-            if isNew && parameters.holds.onNewCounterparty {
-                evaluation.holdReasons.append(("HOLD-NEW-COUNTERPARTY", "first payment to a new counterparty"))
-            }
+        if counterparty != nil, try row.decode(Int64.self, at: 2) == 1, parameters.holds.onNewCounterparty {
+            evaluation.holdReasons.append(("HOLD-NEW-COUNTERPARTY", "first payment to a new counterparty"))
         }
         if let limit = parameters.holds.amountThreshold, column == "RMB", fact.amount.amount >= limit {
             evaluation.holdReasons.append(("HOLD-AMOUNT", "amount at or above the review threshold"))
@@ -232,27 +247,12 @@ public struct ComplianceChecker: MessageHandler {
         guard exempt == nil else { return }  // R-AML-7
 
         // R-AML-5: per customer, per direction, per criterion and column, per Asia/Shanghai day.
-        let threshold = parameters.threshold(for: criterion)
-        let near = Rules.isNearThreshold(columnAmount, column: column, threshold, parameters: parameters)
-        let row = try await transaction.query(
-            """
-            INSERT INTO compliance.daily_totals (customer_id, direction, criterion, amount_column, business_day, total, \
-            transactions, near_count, near_total) VALUES (\(fact.customerID), \(fact.direction.rawValue), \(criterion.rule), \
-            \(column), \(day.description)::date, \(columnAmount), 1, \(near ? 1 : 0), \(near ? columnAmount : Decimal(0))) \
-            ON CONFLICT (customer_id, direction, criterion, amount_column, business_day) DO UPDATE SET \
-            total = compliance.daily_totals.total + EXCLUDED.total, \
-            transactions = compliance.daily_totals.transactions + 1, \
-            near_count = compliance.daily_totals.near_count + EXCLUDED.near_count, \
-            near_total = compliance.daily_totals.near_total + EXCLUDED.near_total \
-            RETURNING total, transactions, near_count, near_total, report_id, structuring_flagged
-            """
-        ).rows[0]
-        let total = try row.decode(Decimal.self, at: 0)
-        let count = Int(try row.decode(Int32.self, at: 1))
-        let nearCount = Int(try row.decode(Int32.self, at: 2))
-        let nearTotal = try row.decode(Decimal.self, at: 3)
-        let existingReport = try row.decode(UUID?.self, at: 4)
-        let structuringFlagged = try row.decode(Bool.self, at: 5)
+        let total = try row.decode(Decimal.self, at: 3)
+        let count = Int(try row.decode(Int32.self, at: 4))
+        let nearCount = Int(try row.decode(Int32.self, at: 5))
+        let nearTotal = try row.decode(Decimal.self, at: 6)
+        let existingReport = try row.decode(UUID?.self, at: 7)
+        let structuringFlagged = try row.decode(Bool.self, at: 8)
         let key = DayKey(customerID: fact.customerID, direction: fact.direction, criterion: criterion, column: column, day: day)
 
         if Rules.meetsThreshold(total, column: column, threshold) {
