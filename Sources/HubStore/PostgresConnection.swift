@@ -121,6 +121,35 @@ public actor PostgresConnection {
         return try run(query)
     }
 
+    /// Runs statements in order, sent together and answered together: one round trip for all of them (libpq
+    /// pipeline mode), for statements whose texts do not depend on each other's results.
+    ///
+    /// Each statement runs as it would on its own: under READ COMMITTED it takes its snapshot when it starts, so it
+    /// sees what the statements before it did, and what other sessions committed while those waited (a lock taken by
+    /// an earlier statement protects the reads of a later one, as it would in separate round trips). Outside a
+    /// transaction the statements form one implicit transaction: all of them or none. The first failure is thrown;
+    /// the statements after it are not run (inside a transaction, the transaction is aborted, as by any failed
+    /// statement).
+    /// - Parameter queries: The statements.
+    /// - Returns: Each statement's result, in order.
+    /// - Throws: `PostgresError` as `query(_:)`.
+    @discardableResult
+    public nonisolated func pipeline(_ queries: [PostgresQuery]) async throws -> [PostgresQueryResult] {
+        guard !queries.isEmpty else { return [] }
+        let token = canceller.newToken()
+        return try await withTaskCancellationHandler {
+            try await self.runPipelineCancellable(queries, token: token)
+        } onCancel: {
+            self.canceller.cancel(token: token)
+        }
+    }
+
+    private func runPipelineCancellable(_ queries: [PostgresQuery], token: Int) throws -> [PostgresQueryResult] {
+        guard canceller.begin(token: token) else { throw CancellationError() }
+        defer { canceller.end(token: token) }
+        return try send(queries, thenCommit: false).statements
+    }
+
     /// Sends `SELECT pg_notify(channel, payload)`.
     /// - Parameters:
     ///   - channel: The channel.
@@ -564,60 +593,73 @@ public actor PostgresConnection {
 
     @discardableResult
     private func run(_ query: PostgresQuery) throws -> PostgresQueryResult {
-        try send(query, thenCommit: false).statement
+        try send([query], thenCommit: false).statements[0]
     }
 
     /// Runs `query` and COMMIT in one pipeline and returns COMMIT's result. A failing statement leaves the transaction
     /// aborted (COMMIT is not run): it is rolled back here before the statement's error is thrown.
     private func runWithCommit(_ query: PostgresQuery) throws -> PostgresQueryResult {
         do {
-            return try send(query, thenCommit: true).commit
+            return try send([query], thenCommit: true).commit
         } catch let error as PostgresError where error.code != .connectionClosed && error.code != .timeout {
             rollbackAfterFailure()
             throw error
         }
     }
 
-    /// Sends `query` (by name when it is prepared), with a pending BEGIN before it and, with `thenCommit`, COMMIT after
-    /// it, in one pipeline; returns its result and COMMIT's (`.empty` without `thenCommit`).
-    private func send(_ query: PostgresQuery, thenCommit: Bool) throws
-        -> (statement: PostgresQueryResult, commit: PostgresQueryResult)
-    {
-        let handle = try usableHandle()
-        let binds = query.binds
-        // One buffer holds every value; text values are NUL-terminated, as libpq reads them with strlen.
+    /// One statement's parameters, laid out for libpq.
+    private struct EncodedBinds {
+        /// Every value in one buffer; text values are NUL-terminated, as libpq reads them with strlen.
         var storage: [UInt8] = []
         var offsets: [Int] = []
         var lengths: [Int32] = []
         var formats: [Int32] = []
         var types: [Oid] = []
-        for (index, bind) in binds.enumerated() {
-            types.append(Oid(bind.type.oid))
-            formats.append(bind.isBinary ? 1 : 0)
-            guard let bytes = bind.bytes else {
-                offsets.append(-1)
-                lengths.append(0)
-                continue
+
+        init(_ binds: [PostgresBind]) throws {
+            for (index, bind) in binds.enumerated() {
+                types.append(Oid(bind.type.oid))
+                formats.append(bind.isBinary ? 1 : 0)
+                guard let bytes = bind.bytes else {
+                    offsets.append(-1)
+                    lengths.append(0)
+                    continue
+                }
+                if !bind.isBinary && bytes.contains(0) {
+                    throw PostgresError(
+                        code: .encodingFailed,
+                        message: "parameter $\(index + 1) contains a NUL character, which PostgreSQL text cannot hold"
+                    )
+                }
+                guard bytes.count < Int(Int32.max) else {
+                    throw PostgresError(code: .encodingFailed, message: "parameter $\(index + 1) is larger than 2 GiB")
+                }
+                offsets.append(storage.count)
+                lengths.append(Int32(bytes.count))
+                storage.append(contentsOf: bytes)
+                if !bind.isBinary { storage.append(0) }
             }
-            if !bind.isBinary && bytes.contains(0) {
-                throw PostgresError(
-                    code: .encodingFailed,
-                    message: "parameter $\(index + 1) contains a NUL character, which PostgreSQL text cannot hold"
-                )
-            }
-            guard bytes.count < Int(Int32.max) else {
-                throw PostgresError(code: .encodingFailed, message: "parameter $\(index + 1) is larger than 2 GiB")
-            }
-            offsets.append(storage.count)
-            lengths.append(Int32(bytes.count))
-            storage.append(contentsOf: bytes)
-            if !bind.isBinary { storage.append(0) }
+            storage.append(0)  // never empty, so the base address exists
         }
-        storage.append(0)  // never empty, so the base address exists
-        let prepared = try preparedStatement(query, types: types, handle: handle)
+    }
+
+    /// Sends `queries` in order (each by name when it is prepared), with a pending BEGIN before them and, with
+    /// `thenCommit`, COMMIT after them: one pipeline and one round trip when there is more than one statement to send.
+    /// Returns each statement's result and COMMIT's (`.empty` without `thenCommit`). The first failure is thrown; the
+    /// server skips what follows it.
+    private func send(_ queries: [PostgresQuery], thenCommit: Bool) throws
+        -> (statements: [PostgresQueryResult], commit: PostgresQueryResult)
+    {
+        let handle = try usableHandle()
+        let encoded = try queries.map { try EncodedBinds($0.binds) }
+        // Preparing happens before the pipeline (and sends a pending BEGIN first: see preparedStatement).
+        var prepared: [(key: PreparedStatements.Key, name: String)?] = []
+        for (query, binds) in zip(queries, encoded) {
+            prepared.append(try preparedStatement(query, types: binds.types, handle: handle))
+        }
         // A pending BEGIN goes first and a COMMIT last, in the same round trip: one pipeline with a sync.
         let withBegin = beginPending
-        let pipelined = withBegin || thenCommit
+        let pipelined = withBegin || thenCommit || queries.count > 1
         if pipelined {
             beginPending = false
             guard PQenterPipelineMode(handle) == 1 else { throw sendFailure(handle) }
@@ -627,37 +669,49 @@ public actor PostgresConnection {
                 throw failure
             }
         }
-        let sent = storage.withUnsafeBufferPointer { buffer -> Int32 in
-            buffer.withMemoryRebound(to: CChar.self) { chars -> Int32 in
-                let values: [UnsafePointer<CChar>?] = offsets.map { offset in
-                    offset < 0 ? nil : chars.baseAddress.map { UnsafePointer($0 + offset) }
+        for (index, query) in queries.enumerated() {
+            let binds = encoded[index]
+            let name = prepared[index]?.name
+            let sent = binds.storage.withUnsafeBufferPointer { buffer -> Int32 in
+                buffer.withMemoryRebound(to: CChar.self) { chars -> Int32 in
+                    let values: [UnsafePointer<CChar>?] = binds.offsets.map { offset in
+                        offset < 0 ? nil : chars.baseAddress.map { UnsafePointer($0 + offset) }
+                    }
+                    let count = Int32(binds.types.count)
+                    if let name {
+                        return PQsendQueryPrepared(handle, name, count, values, binds.lengths, binds.formats, 0)
+                    }
+                    return PQsendQueryParams(handle, query.sql, count, binds.types, values, binds.lengths, binds.formats, 0)
                 }
-                if let name = prepared?.name {
-                    return PQsendQueryPrepared(handle, name, Int32(binds.count), values, lengths, formats, 0)
-                }
-                return PQsendQueryParams(handle, query.sql, Int32(binds.count), types, values, lengths, formats, 0)
+            }
+            guard sent == 1 else {
+                let failure = sendFailure(handle)
+                if pipelined { close() }  // a half-sent pipeline leaves the connection in an unknown state
+                throw failure
             }
         }
-        guard sent == 1, !thenCommit || PQsendQueryParams(handle, "COMMIT", 0, nil, nil, nil, nil, 0) == 1 else {
+        if thenCommit, PQsendQueryParams(handle, "COMMIT", 0, nil, nil, nil, nil, 0) != 1 {
             let failure = sendFailure(handle)
-            if pipelined { close() }  // a half-sent pipeline leaves the connection in an unknown state
+            close()
             throw failure
         }
         let (results, commit) = pipelined
-            ? try collectPipelined(handle, begin: withBegin, commit: thenCommit) : (try collectResults(handle), nil)
-        if let error = results.error {
-            if let key = prepared?.key, PreparedStatements.invalidates(error) { self.prepared.forget(key) }
+            ? try collectPipelined(handle, begin: withBegin, statements: queries.count, commit: thenCommit)
+            : ([try collectResults(handle)], nil)
+        for (index, result) in results.enumerated() {
+            guard let error = result.error else { continue }
+            if let key = prepared[index]?.key, PreparedStatements.invalidates(error) { self.prepared.forget(key) }
             throw error
         }
         if let error = commit?.error { throw error }
-        return (results.last ?? .empty, commit?.last ?? .empty)
+        return (results.map { $0.last ?? .empty }, commit?.last ?? .empty)
     }
 
-    /// Sends the sync of a pipeline ([BEGIN,] statement[, COMMIT]) and reads it back in order, then the sync, and
-    /// leaves pipeline mode. The first failure is the one reported: after it the server skips the rest (a COMMIT after
-    /// a failed statement is not run, and the transaction stays aborted for the caller to roll back).
-    private func collectPipelined(_ handle: OpaquePointer, begin: Bool, commit: Bool) throws
-        -> (statement: Results, commit: Results?)
+    /// Sends the sync of a pipeline ([BEGIN,] statements[, COMMIT]) and reads it back in order, then the sync, and
+    /// leaves pipeline mode. Only the first failure is reported: after it the server skips the rest (a COMMIT after a
+    /// failed statement is not run, and the transaction stays aborted for the caller to roll back).
+    private func collectPipelined(_ handle: OpaquePointer, begin: Bool, statements count: Int, commit: Bool) throws
+        -> (statements: [Results], commit: Results?)
     {
         guard PQpipelineSync(handle) == 1 else {
             let failure = sendFailure(handle)
@@ -665,10 +719,20 @@ public actor PostgresConnection {
             throw failure
         }
         let beginResults = begin ? try collectResults(handle) : nil
-        var statement = try collectResults(handle)
+        var statements: [Results] = []
+        for _ in 0..<count { statements.append(try collectResults(handle)) }
         var commitResults = commit ? try collectResults(handle) : nil
-        if let error = beginResults?.error { statement.error = error }
-        if statement.error != nil { commitResults?.error = nil }
+        var failed = beginResults?.error != nil
+        if let error = beginResults?.error, !statements.isEmpty { statements[0].error = error }
+        for index in statements.indices {
+            if failed {
+                // Skipped by the server after the first failure (or the BEGIN's, reported on the first statement).
+                if index > 0 { statements[index].error = nil }
+            } else if statements[index].error != nil {
+                failed = true
+            }
+        }
+        if failed { commitResults?.error = nil }
         // The sync point: its own result, with nothing after it.
         let deadline = resultDeadline()
         try waitForResult(handle, deadline: deadline)
@@ -686,7 +750,7 @@ public actor PostgresConnection {
                 code: .connectionClosed, message: "the connection could not leave pipeline mode; it was closed",
                 libpqMessage: errorText(handle))
         }
-        return (statement, commitResults)
+        return (statements, commitResults)
     }
 
     /// The prepared statement to run `query` by, preparing it first (one round trip, once per connection) when it is

@@ -27,6 +27,17 @@ public struct PostgresTransaction: Sendable {
         try await connection.execute(query)
     }
 
+    /// Runs statements in order in one round trip (``PostgresConnection/pipeline(_:)``): each with its own snapshot,
+    /// so a statement sees what the ones before it did, and a lock taken by one protects the reads of the next.
+    /// - Parameter queries: The statements; their texts must not depend on each other's results.
+    /// - Returns: Each statement's result, in order.
+    /// - Throws: `PostgresError` as `PostgresConnection.query(_:)`: the first failure (the statements after it do
+    ///   not run, and the transaction is aborted).
+    @discardableResult
+    public func pipeline(_ queries: [PostgresQuery]) async throws -> [PostgresQueryResult] {
+        try await connection.pipeline(queries)
+    }
+
     /// Runs `query` when the transaction commits, in the same round trip as COMMIT (and as BEGIN too, when it is the
     /// transaction's only statement): for a last statement whose result the caller does not need, such as the
     /// runtime's outbox INSERT. It runs after every statement the body runs. If it fails, the transaction is rolled
