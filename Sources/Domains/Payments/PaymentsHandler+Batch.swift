@@ -34,10 +34,9 @@ extension PaymentsHandler {
         let channel: String
         do { channel = try TransferValidation.channel(payload.channel) } catch { return [try batchRejected(error)] }
 
-        try await PaymentsStore.lock("payments:enterprise:\(enterprise.value)", in: transaction)
-        try await PaymentsStore.lock("payments:subject:\(envelope.id)", in: transaction)
         let fingerprint = RequestFingerprint.canonicalBytes(payload)
         if let recorded = try await PaymentsStore.recordedRequest(
+            locks: PaymentsStore.lockStatement("payments:enterprise:\(enterprise.value)", then: "payments:subject:\(envelope.id)"),
             enterpriseID: enterprise.value, channel: channel, kind: "batch", clientRequestId: payload.batchId,
             fingerprint: fingerprint, in: transaction)
         {

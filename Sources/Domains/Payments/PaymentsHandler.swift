@@ -193,8 +193,6 @@ public struct PaymentsHandler: MessageHandler {
         let channel: String
         do { channel = try TransferValidation.channel(payload.channel) } catch { return [try refusal(error)] }
 
-        try await PaymentsStore.lock(
-            "payments:enterprise:\(enterprise.value)", then: "payments:subject:\(envelope.id)", in: transaction)
         let fingerprint = RequestFingerprint.canonicalBytes(payload)
         // Validation needs no database; its outcome decides whether the look-up also checks the duplicate window, so
         // that R-PAY-3 and R-PAY-5 cost one round trip together.
@@ -203,6 +201,7 @@ public struct PaymentsHandler: MessageHandler {
         }
         let instruction = try? validated.get()
         let lookUp = try await PaymentsStore.lookUpTransferRequest(
+            locks: PaymentsStore.lockStatement("payments:enterprise:\(enterprise.value)", then: "payments:subject:\(envelope.id)"),
             enterpriseID: enterprise.value, channel: channel, clientRequestId: payload.clientRequestId,
             fingerprint: fingerprint, subject: envelope.id.uuid,
             instruction: instruction?.duplicateOverride == false ? instruction : nil,
@@ -323,7 +322,6 @@ public struct PaymentsHandler: MessageHandler {
         }
         let subject = try Self.uuid(payload.subjectMessageId, pointer: "/data/subjectMessageId")
         let transaction = context.transaction
-        try await PaymentsStore.lock("payments:subject:\(UUIDText.format(subject))", in: transaction)
         let verdict: String
         switch envelope.type.value {
         case PaymentsMessageType.screeningCleared: verdict = "cleared"
@@ -331,11 +329,11 @@ public struct PaymentsHandler: MessageHandler {
         case PaymentsMessageType.holdReleased: verdict = "released"
         default: verdict = "rejected"
         }
-        try await PaymentsStore.recordVerdict(
+        let recorded = try await PaymentsStore.recordVerdict(
             subject: subject, verdict: verdict, holdID: payload.holdId, reason: payload.reason, now: now, in: transaction)
-        guard let effective = try await PaymentsStore.verdict(subject: subject, in: transaction) else { return [] }
+        guard let effective = recorded.effective else { return [] }
         var messages: [OutboundMessage] = []
-        for var transfer in try await PaymentsStore.pendingTransfers(subject: subject, in: transaction) {
+        for var transfer in recorded.pending {
             switch effective.verdict {
             case "cleared", "released":
                 guard let next = TransferStateMachine.next(after: .complianceCleared, from: transfer.state) else { continue }

@@ -6,16 +6,21 @@ import HubStore
 enum PaymentsStore {
     /// Serialises work on one key across lanes and processes until the transaction ends.
     static func lock(_ key: String, in transaction: PostgresTransaction) async throws {
-        try await transaction.execute("SELECT pg_advisory_xact_lock(hashtextextended(\(key), 0))")
+        try await transaction.execute(lockStatement(key))
     }
 
-    /// Two keys in one round trip, `first` then `second` (every caller that takes both takes them in this order).
-    static func lock(_ first: String, then second: String, in transaction: PostgresTransaction) async throws {
-        try await transaction.execute(
-            """
-            SELECT pg_advisory_xact_lock(hashtextextended(\(first), 0)), \
-            pg_advisory_xact_lock(hashtextextended(\(second), 0))
-            """)
+    /// The statement that takes `key`'s lock. Reads that the lock must protect go in a later statement (their own
+    /// snapshot), never the same one; a pipeline keeps them in the same round trip.
+    static func lockStatement(_ key: String) -> PostgresQuery {
+        "SELECT pg_advisory_xact_lock(hashtextextended(\(key), 0))"
+    }
+
+    /// Two keys, `first` then `second` (every caller that takes both takes them in this order).
+    static func lockStatement(_ first: String, then second: String) -> PostgresQuery {
+        """
+        SELECT pg_advisory_xact_lock(hashtextextended(\(first), 0)), \
+        pg_advisory_xact_lock(hashtextextended(\(second), 0))
+        """
     }
 
     // MARK: Idempotency (R-PAY-2/3)
@@ -25,17 +30,19 @@ enum PaymentsStore {
         var outcome: String
     }
 
+    /// The request recorded under a client request id (R-PAY-3), read after `locks` are held, in the same round trip.
     static func recordedRequest(
-        enterpriseID: String, channel: String, kind: String, clientRequestId: String, fingerprint: [UInt8],
-        in transaction: PostgresTransaction
+        locks: PostgresQuery, enterpriseID: String, channel: String, kind: String, clientRequestId: String,
+        fingerprint: [UInt8], in transaction: PostgresTransaction
     ) async throws -> RecordedRequest? {
-        let rows = try await transaction.query(
+        let rows = try await transaction.pipeline([
+            locks,
             """
             SELECT payload_hash = sha256(\(fingerprint)), outcome FROM payments.requests \
             WHERE enterprise_id = \(enterpriseID) AND channel = \(channel) AND kind = \(kind) \
             AND client_request_id = \(clientRequestId)
-            """
-        ).rows
+            """,
+        ])[1].rows
         guard let row = rows.first else { return nil }
         return RecordedRequest(samePayload: try row.decode(Bool.self, at: 0), outcome: try row.decode(String.self, at: 1))
     }
@@ -43,17 +50,20 @@ enum PaymentsStore {
     /// A compliance verdict on a screened command: `cleared`, `held`, `released` or `rejected`.
     typealias Verdict = (verdict: String, holdID: String?, reason: String?)
 
-    /// What a single transfer request needs to know before it is accepted, in one round trip, under the enterprise
-    /// and subject locks: the request recorded under its client request id (R-PAY-3); when `instruction` is given (it
-    /// validated and does not override), whether a live transfer of the same instruction exists within the duplicate
-    /// window (R-PAY-5; the predicate of ``hasDuplicate``); and the compliance verdict on `subject`, if any.
+    /// What a single transfer request needs to know before it is accepted, in one round trip with the locks it takes
+    /// (the enterprise's, then the subject's: `locks`), read after they are held: the request recorded under its
+    /// client request id (R-PAY-3); when `instruction` is given (it validated and does not override), whether a live
+    /// transfer of the same instruction exists within the duplicate window (R-PAY-5; the predicate of
+    /// ``hasDuplicate``); and the compliance verdict on `subject`, if any.
     static func lookUpTransferRequest(
-        enterpriseID: String, channel: String, clientRequestId: String, fingerprint: [UInt8], subject: UUID,
-        instruction: TransferInstruction?, now: Date, window: Duration, in transaction: PostgresTransaction
+        locks: PostgresQuery, enterpriseID: String, channel: String, clientRequestId: String, fingerprint: [UInt8],
+        subject: UUID, instruction: TransferInstruction?, now: Date, window: Duration, in transaction: PostgresTransaction
     ) async throws -> (recorded: RecordedRequest?, duplicate: Bool, verdict: Verdict?) {
         // Without an instruction the duplicate check is switched off by its first parameter and its other
-        // parameters are NULL.
-        let rows = try await transaction.query(
+        // parameters are NULL. The look-up is a statement of its own after the locks': its snapshot is taken once
+        // they are held.
+        let rows = try await transaction.pipeline([
+            locks,
             """
             SELECT r.payload_hash = sha256(\(fingerprint)), r.outcome, \(instruction != nil) AND EXISTS (SELECT 1 \
             FROM payments.transfers WHERE enterprise_id = \(instruction?.enterpriseID) \
@@ -66,8 +76,8 @@ enum PaymentsStore {
             FROM (SELECT 1) AS one LEFT JOIN payments.requests r ON r.enterprise_id = \(enterpriseID) \
             AND r.channel = \(channel) AND r.kind = 'transfer' AND r.client_request_id = \(clientRequestId) \
             LEFT JOIN payments.compliance_verdicts v ON v.subject_message_id = \(subject)
-            """
-        ).rows
+            """,
+        ])[1].rows
         guard let row = rows.first else { return (nil, false, nil) }
         let duplicate = try row.decode(Bool.self, at: 2)
         let verdict: Verdict? = try row.decode(String?.self, at: 3).map {
@@ -218,16 +228,14 @@ enum PaymentsStore {
         return try rows.first.map(TransferRecord.init(row:))
     }
 
-    static func pendingTransfers(subject: UUID, in transaction: PostgresTransaction) async throws -> [TransferRecord] {
-        try await transaction.query(
-            """
-            SELECT transfer_id, enterprise_id, channel, client_request_id, batch_ref, line_sequence, command_id, \
-            subject_message_id, correlation_id, state, instruction::text, rail, settlement_date::text, uetr, \
-            end_to_end_id, instruction_id, query_count, hold_id FROM payments.transfers \
-            WHERE subject_message_id = \(subject) AND state = 'pendingCompliance' \
-            ORDER BY line_sequence NULLS FIRST, transfer_id FOR UPDATE
-            """
-        ).rows.map(TransferRecord.init(row:))
+    static func pendingTransfersStatement(subject: UUID) -> PostgresQuery {
+        """
+        SELECT transfer_id, enterprise_id, channel, client_request_id, batch_ref, line_sequence, command_id, \
+        subject_message_id, correlation_id, state, instruction::text, rail, settlement_date::text, uetr, \
+        end_to_end_id, instruction_id, query_count, hold_id FROM payments.transfers \
+        WHERE subject_message_id = \(subject) AND state = 'pendingCompliance' \
+        ORDER BY line_sequence NULLS FIRST, transfer_id FOR UPDATE
+        """
     }
 
     static func dueQueued(now: Date, limit: Int, enterprise: String?, in transaction: PostgresTransaction) async throws
@@ -354,10 +362,14 @@ enum PaymentsStore {
     // MARK: Compliance verdicts
 
     /// Records a verdict: a final one (cleared, released, rejected) replaces `held`; the first final one stands.
+    /// Records a verdict on `subject` under the subject's lock and reads back the effective one (a final verdict is
+    /// never overwritten: only `held` is) with the subject's transfers still waiting for it (locked), in one round
+    /// trip: the lock, the upsert and the two reads are four statements of one pipeline, each with its own snapshot.
     static func recordVerdict(
         subject: UUID, verdict: String, holdID: String?, reason: String?, now: Date, in transaction: PostgresTransaction
-    ) async throws {
-        try await transaction.execute(
+    ) async throws -> (effective: Verdict?, pending: [TransferRecord]) {
+        let results = try await transaction.pipeline([
+            lockStatement("payments:subject:\(UUIDText.format(subject))"),
             """
             INSERT INTO payments.compliance_verdicts (subject_message_id, verdict, hold_id, reason, updated_at) \
             VALUES (\(subject), \(verdict), \(holdID), \(reason), \(now)) \
@@ -365,19 +377,24 @@ enum PaymentsStore {
             hold_id = coalesce(EXCLUDED.hold_id, payments.compliance_verdicts.hold_id), \
             reason = coalesce(EXCLUDED.reason, payments.compliance_verdicts.reason), updated_at = EXCLUDED.updated_at \
             WHERE payments.compliance_verdicts.verdict = 'held'
-            """)
+            """,
+            verdictStatement(subject: subject),
+            pendingTransfersStatement(subject: subject),
+        ])
+        guard let row = results[2].rows.first else { return (nil, []) }
+        return (try decodeVerdict(row), try results[3].rows.map(TransferRecord.init(row:)))
     }
 
-    static func verdict(subject: UUID, in transaction: PostgresTransaction) async throws
-        -> (verdict: String, holdID: String?, reason: String?)?
-    {
-        let rows = try await transaction.query(
-            """
-            SELECT verdict, hold_id, reason FROM payments.compliance_verdicts WHERE subject_message_id = \(subject)
-            """
-        ).rows
-        guard let row = rows.first else { return nil }
-        return (try row.decode(String.self, at: 0), try row.decode(String?.self, at: 1), try row.decode(String?.self, at: 2))
+    static func verdict(subject: UUID, in transaction: PostgresTransaction) async throws -> Verdict? {
+        try await transaction.query(verdictStatement(subject: subject)).rows.first.map(decodeVerdict(_:))
+    }
+
+    private static func verdictStatement(subject: UUID) -> PostgresQuery {
+        "SELECT verdict, hold_id, reason FROM payments.compliance_verdicts WHERE subject_message_id = \(subject)"
+    }
+
+    private static func decodeVerdict(_ row: PostgresRow) throws -> Verdict {
+        (try row.decode(String.self, at: 0), try row.decode(String?.self, at: 1), try row.decode(String?.self, at: 2))
     }
 
     // MARK: Batches
