@@ -261,7 +261,7 @@ public struct ComplianceChecker: MessageHandler {
             if let existingReport {
                 // Already reported today (R-AML-6: one report per criterion): this movement supplements it.
                 evaluation.reports.append(
-                    try await report(
+                    contentsOf: try await report(
                         key, rules: rules, total: total, threshold: threshold, supplements: existingReport,
                         elements: [elements], fact: fact, envelope: envelope, in: transaction, logger: logger))
             } else {
@@ -282,7 +282,7 @@ public struct ComplianceChecker: MessageHandler {
                         """
                     ).rows.map { row in try JSONValue.parse(try row.decode(String.self, at: 0)) }
                     evaluation.reports.append(
-                        try await report(
+                        contentsOf: try await report(
                             key, rules: rules, total: total, threshold: threshold, supplements: nil, elements: all,
                             fact: fact, envelope: envelope, in: transaction, logger: logger, reportID: reportID))
                 }
@@ -344,7 +344,7 @@ public struct ComplianceChecker: MessageHandler {
         _ key: DayKey, rules: [String], total: Decimal, threshold: ComplianceParameters.Threshold, supplements: UUID?,
         elements: [JSONValue], fact: TransactionFact, envelope: Envelope, in transaction: PostgresTransaction,
         logger: Logger, reportID: UUID = UUID()
-    ) async throws -> Envelope {
+    ) async throws -> [Envelope] {
         let currency: CurrencyCode = key.column == "RMB" ? .cny : .usd
         let deadline = calendar.addingWorkingDays(parameters.reportDeadlineWorkingDays, to: key.day)
         if !calendar.covers(key.day) || !calendar.covers(deadline) {
@@ -368,7 +368,6 @@ public struct ComplianceChecker: MessageHandler {
             "deadline": .string(deadline.description),
             "calendar": .string(calendar.name),
             "subjectMessageId": .string(envelope.id.description),
-            "transactions": .array(elements),
         ]
         if let supplements { data["supplementsReportId"] = .string(supplements.uuidString.lowercased()) }
         try await transaction.execute(
@@ -380,7 +379,25 @@ public struct ComplianceChecker: MessageHandler {
             \(supplements), \(envelope.id.uuid))
             """)
         Counter(label: "compliance_reports_total", dimensions: [("criterion", key.criterion.rule)]).increment()
-        return try ComplianceEvents.envelope(ComplianceEvents.largeValueReport, data: data, causedBy: envelope)
+        // One message per share of the transactions, in order, so that none exceeds a consumer's body limit.
+        let share = max(parameters.reportTransactionsPerMessage, 1)
+        let parts = stride(from: 0, to: max(elements.count, 1), by: share).map {
+            Array(elements[$0..<min($0 + share, elements.count)])
+        }
+        if parts.count > 1 {
+            logger.info(
+                "R-AML-8 report sent in parts",
+                metadata: ["compliance.report": "\(reportID)", "compliance.parts": "\(parts.count)",
+                           "compliance.transactions": "\(elements.count)"])
+        }
+        return try parts.enumerated().map { index, transactions in
+            var part = data
+            part["transactions"] = .array(transactions)
+            if parts.count > 1 {
+                part["part"] = .object(["number": .number(JSONNumber(index + 1)), "of": .number(JSONNumber(parts.count))])
+            }
+            return try ComplianceEvents.envelope(ComplianceEvents.largeValueReport, data: part, causedBy: envelope)
+        }
     }
 
     // MARK: Findings and verdicts

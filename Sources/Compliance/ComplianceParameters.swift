@@ -92,6 +92,10 @@ public struct ComplianceParameters: Sendable, Hashable {
     /// R-AML-8: working days (Asia/Shanghai calendar) from the day a large-value criterion is met to the filing
     /// deadline.
     public var reportDeadlineWorkingDays = 5
+    /// R-AML-8: the most transactions one report message carries. A report with more (a day of many small movements
+    /// that together reach a threshold) is sent in parts with the same report id, so that no message exceeds the
+    /// consumers' body limit (1 MiB; a transaction's elements are at most ~2 KB).
+    public var reportTransactionsPerMessage = 200
     /// Structuring detector: a transaction between these fractions of its threshold is "near" it.
     public var structuringLowerRatio = Decimal(string: "0.90")!
     /// Structuring detector: the upper fraction (inclusive).
@@ -167,7 +171,7 @@ extension ComplianceParameters {
     /// {"cash": {"rmb": "50000", "usd": "10000"}, "legalPersonTransfer": {...}, "naturalPersonDomestic": {...},
     ///  "naturalPersonCrossBorder": {...}, "usdRates": {"EUR": "1.08"},
     ///  "exemptions": {"purposes": ["INTE"], "counterpartyUSCCPrefixes": ["11"], "sameNameSameInstitution": true},
-    ///  "reportDeadlineWorkingDays": 5, "structuring": {"lowerRatio": "0.90", "upperRatio": "0.9999", "minimumCount": 2},
+    ///  "reportDeadlineWorkingDays": 5, "reportTransactionsPerMessage": 200, "structuring": {"lowerRatio": "0.90", "upperRatio": "0.9999", "minimumCount": 2},
     ///  "fxAnnualQuotaUSD": "50000", "ecnyTierCaps": {"2": "500000", "3": "20000", "4": "10000"},
     ///  "duplicateWindowSeconds": 86400, "personPaymentBasisThreshold": "50000", "redPacketTaxRate": "0.20",
     ///  "holds": {"onScreeningHit": true, "onErrorFinding": true, "amountThreshold": "5000000",
@@ -193,7 +197,7 @@ extension ComplianceParameters {
         var parameters = ComplianceParameters()
         let known: Set<String> = [
             "cash", "legalPersonTransfer", "naturalPersonDomestic", "naturalPersonCrossBorder", "usdRates", "exemptions",
-            "reportDeadlineWorkingDays", "structuring", "fxAnnualQuotaUSD", "ecnyTierCaps", "duplicateWindowSeconds",
+            "reportDeadlineWorkingDays", "reportTransactionsPerMessage", "structuring", "fxAnnualQuotaUSD", "ecnyTierCaps", "duplicateWindowSeconds",
             "personPaymentBasisThreshold", "redPacketTaxRate", "holds", "screenedTypes", "highRiskCountries",
         ]
         for key in root.keys where !known.contains(key) {
@@ -225,6 +229,9 @@ extension ComplianceParameters {
         }
         if let value = root["reportDeadlineWorkingDays"] {
             parameters.reportDeadlineWorkingDays = try integer(value, "reportDeadlineWorkingDays", range: 1...30)
+        }
+        if let value = root["reportTransactionsPerMessage"] {
+            parameters.reportTransactionsPerMessage = try integer(value, "reportTransactionsPerMessage", range: 1...400)
         }
         if let value = root["structuring"] {
             guard let object = value.objectValue else { throw FileError(message: "'structuring' must be an object") }

@@ -28,6 +28,24 @@ struct ComplianceGoldenTests {
 
     @Test("golden file", arguments: cases)
     func golden(_ golden: GoldenCase) async throws {
+        _ = try await Self.run(golden)
+    }
+
+    @Test("R-AML-8 in parts: every part has the report's id, and together they carry each transaction once, in order")
+    func reportInParts() async throws {
+        let golden = try GoldenCase.load(
+            ComplianceSupport.fixtures.appendingPathComponent("golden/r-aml-8-report-in-parts.json"))
+        let (inputs, outputs) = try await Self.run(golden)
+        let parts = try #require(outputs.last).filter { $0.type.value == "compliance.report.large-value.v1" }
+        #expect(parts.count == 3)
+        #expect(Set(parts.compactMap { $0.data["reportId"]?.stringValue }).count == 1)
+        let carried = parts.flatMap { $0.data["transactions"]?.arrayValue ?? [] }.compactMap { $0["messageId"]?.stringValue }
+        #expect(carried == inputs.map(\.id.description), "the five movements, in the order they happened")
+    }
+
+    /// Runs a golden file's messages through the checker, one transaction each, checks every output against the
+    /// file and its contract, and returns the inputs and the outputs per message.
+    static func run(_ golden: GoldenCase) async throws -> (inputs: [Envelope], outputs: [[Envelope]]) {
         try await ComplianceSupport.prepareDatabase()
         let pool = try ComplianceSupport.pool()
         defer { Task { await pool.close() } }
@@ -36,8 +54,11 @@ struct ComplianceGoldenTests {
         let checker = ComplianceChecker(
             parameters: try golden.checkerParameters(), watchlists: watchlists, calendar: try ComplianceSupport.calendar())
         let correlation = UUID()
+        var inputs: [Envelope] = []
+        var outputs: [[Envelope]] = []
         for (index, message) in golden.messages.enumerated() {
             let envelope = try ComplianceSupport.envelope(message, correlationID: correlation)
+            inputs.append(envelope)
             let emitted = try await pool.withTransaction { transaction in
                 try await checker.handle(
                     InboundMessage(envelope: envelope, exchange: "hub.commands", routingKey: envelope.type.routingKey),
@@ -53,8 +74,10 @@ struct ComplianceGoldenTests {
                 #expect(outbound.exchange == "hub.events")
                 try ContractSupport.expectValid(outbound.envelope)
             }
+            outputs.append(emitted.map(\.envelope))
         }
         await pool.close()
+        return (inputs, outputs)
     }
 }
 

@@ -106,6 +106,7 @@ struct ParametersTests {
         #expect(parameters.naturalPersonDomestic.rmb == 500_000 && parameters.naturalPersonDomestic.usd == 100_000)
         #expect(parameters.naturalPersonCrossBorder.rmb == 200_000 && parameters.naturalPersonCrossBorder.usd == 10_000)
         #expect(parameters.reportDeadlineWorkingDays == 5)
+        #expect(parameters.reportTransactionsPerMessage == 200)
         #expect(parameters.fxAnnualQuotaUSD == 50_000)
     }
 
@@ -126,6 +127,7 @@ struct ParametersTests {
         (#"{"cash": {"rmb": 50000, "usd": "1"}}"#, "cash.rmb"),
         (#"{"holds": {"expirySeconds": 0}}"#, "holds.expirySeconds"),
         (#"{"ecnyTierCaps": {"5": "1"}}"#, "ecnyTierCaps"),
+        (#"{"reportTransactionsPerMessage": 401}"#, "reportTransactionsPerMessage"),
     ])
     func refused(_ file: String, _ member: String) {
         do {

@@ -162,8 +162,15 @@ public enum CompliancePayloads {
         public var threshold: Amount
         public var deadline: LocalDate
         public var calendar: String
+        /// Which part of a report split over several messages (same `reportId`, transactions in order).
+        public struct Part: Sendable, Hashable, Codable {
+            public var number: Int
+            public var of: Int
+        }
         public var supplementsReportId: String?
         public var subjectMessageId: MessageID
+        /// Absent when the report is one message.
+        public var part: Part?
         public var transactions: [Movement]
     }
 
