@@ -1,4 +1,5 @@
 public import Foundation
+import HubCore
 
 /// A PostgreSQL type, by its OID.
 public struct PostgresDataType: Sendable, Hashable, CustomStringConvertible {
@@ -246,13 +247,16 @@ extension UUID: PostgresEncodable, PostgresDecodable {
     public static var postgresType: PostgresDataType { .uuid }
     /// The value as `uuid`.
     /// - Returns: The bind.
-    public func postgresBind() -> PostgresBind { .text(uuidString.lowercased(), type: .uuid) }
+    public func postgresBind() -> PostgresBind { .text(UUIDText.format(self), type: .uuid) }
     /// A `uuid` column.
     /// - Parameters:
     ///   - text: The text form.
     ///   - type: The column's type.
     /// - Returns: The value, or nil.
-    public static func decodePostgres(text: String, type: PostgresDataType) -> UUID? { UUID(uuidString: text) }
+    public static func decodePostgres(text: String, type: PostgresDataType) -> UUID? {
+        // The server writes the lowercase canonical form; anything else goes through Foundation.
+        UUIDText.parse(text) ?? UUID(uuidString: text)
+    }
 }
 
 extension Array: PostgresEncodable, PostgresDecodable where Element == UInt8 {
