@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubStore
 import Testing
 @testable import PaymentsService
 
@@ -30,6 +31,16 @@ struct ValidationTests {
         }
         #expect(agent.value == "104290003019")
         #expect(!"\(account)".contains("31001234567890"))
+    }
+
+    @Test("the stored instruction (JSONValueEncoder) is the JSON JSONEncoder wrote, and decodes back to the instruction")
+    func storedInstruction() throws {
+        let instruction = try validation.validate(Fixtures.transferPayload(), enterpriseID: Fixtures.enterprise, now: now)
+        let stored = try PaymentsStore.instructionJSON(instruction).text
+        let before = try JSONValue.parse(Array(JSONEncoder().encode(instruction))).canonicalString
+        #expect(stored == before)
+        // TransferRecord reads the column back with JSONDecoder.
+        #expect(try JSONDecoder().decode(TransferInstruction.self, from: Data(stored.utf8)) == instruction)
     }
 
     @Test("RR01: no enterpriseid")
