@@ -209,8 +209,29 @@ public struct SensitiveFields: Sendable, Hashable {
     }
 
     static func tokens(_ pointer: String) -> [String] {
-        pointer.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map {
-            $0.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+        // RFC 6901: `~1` is `/`, `~0` is `~`. Scanned here rather than with Foundation's replacingOccurrences, which
+        // bridges through NSString and was 15 % of the audit role's CPU (it runs for every pointer of every message).
+        pointer.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { token in
+            guard token.contains("~") else { return String(token) }
+            var unescaped = ""
+            var pendingTilde = false
+            for character in token {
+                if pendingTilde {
+                    pendingTilde = false
+                    switch character {
+                    case "1": unescaped.append("/")
+                    case "0": unescaped.append("~")
+                    case "~": unescaped.append("~"); pendingTilde = true
+                    default: unescaped.append("~"); unescaped.append(character)
+                    }
+                } else if character == "~" {
+                    pendingTilde = true
+                } else {
+                    unescaped.append(character)
+                }
+            }
+            if pendingTilde { unescaped.append("~") }
+            return unescaped
         }
     }
 

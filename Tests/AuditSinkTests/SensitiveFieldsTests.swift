@@ -165,6 +165,16 @@ struct SensitiveFieldsTests {
         let text = String(decoding: AuditProperties.canonicalBytes(properties, deliveryMode: 2), as: UTF8.self)
         #expect(text == #"{"deliveryMode":2,"headers":{"price":{"$decimal":"123.45"},"raw":{"$bytes":"AQI="},"when":{"$timestamp":1700000000},"x-death":[{"count":2,"reason":"rejected"}]},"messageId":"m","type":"t"}"#)
     }
+
+    @Test("pointer tokens unescape ~1 and ~0 exactly as RFC 6901 (and as the Foundation replacements did)", arguments: [
+        "/data/debtor/account", "/a~1b/c~0d", "/~01", "/~10", "/~~1", "/~~0", "/~", "/a~", "/~2x", "/", "", "/data/*/x",
+    ])
+    func pointerTokens(_ pointer: String) {
+        let expected = pointer.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map {
+            $0.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+        }
+        #expect(SensitiveFields.tokens(pointer) == expected)
+    }
 }
 
 extension SensitiveFieldsTests {
