@@ -111,6 +111,23 @@ struct TextFormTests {
         #expect(DecimalText.parse(String(repeating: "9", count: 39)) == nil)  // more digits than Decimal holds
     }
 
+    @Test("the short form (up to 19 digits, built from an integer) gives what Foundation's parser gives")
+    func decimalShortForm() {
+        var texts = ["0", "-0", "0.00", "-0.000", "1", "-1", "0.01", "-0.010", "9999999999999999999", "-999999999999.9999999",
+                     "0.0000000000000000000000000001", "1234567890123456789", "12345678901234567890", "5000000.00"]
+        for _ in 0..<500 {
+            let integer = String(UInt64.random(in: 0...999_999_999_999))
+            let fraction = String(repeating: "0", count: Int.random(in: 0...3)) + String(UInt32.random(in: 0...9_999))
+            texts.append((Bool.random() ? "-" : "") + integer + (Bool.random() ? "." + fraction : ""))
+        }
+        let posix = Locale(identifier: "en_US_POSIX")
+        for text in texts {
+            let expected = Decimal(string: text, locale: posix)
+            #expect(DecimalText.parse(text) == expected, "\(text)")
+            #expect(DecimalText.parse(text)?.description == expected?.description, "\(text)")
+        }
+    }
+
     @Test("bytea hex text decodes")
     func bytea() {
         #expect(ByteaText.parse("\\x00ff10") == [0, 255, 16])
