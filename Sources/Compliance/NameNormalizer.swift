@@ -24,7 +24,7 @@ public enum NameNormalizer {
     /// - Parameter name: The name.
     /// - Returns: The words, lower-cased, simplified.
     public static func tokens(_ name: String) -> [String] {
-        let folded = name.precomposedStringWithCompatibilityMapping.lowercased()
+        let folded = (needsCompatibilityMapping(name) ? name.precomposedStringWithCompatibilityMapping : name).lowercased()
         var words: [String] = []
         var current = ""
         for scalar in folded.unicodeScalars {
@@ -39,6 +39,14 @@ public enum NameNormalizer {
         }
         if !current.isEmpty { words.append(current) }
         return words
+    }
+
+    /// Whether NFKC can change the name. ASCII and the CJK Unified Ideographs block (U+4E00–U+9FFF) have no
+    /// compatibility mappings, and most names here are made of nothing else: they skip Foundation's NFKC, which was
+    /// most of the screening cost per message. Anything else (full-width forms, compatibility ideographs, accents)
+    /// takes the full mapping.
+    static func needsCompatibilityMapping(_ name: String) -> Bool {
+        !name.unicodeScalars.allSatisfy { $0.isASCII || (0x4E00...0x9FFF).contains($0.value) }
     }
 
     /// Traditional → simplified for characters common in company and personal names (not a full conversion table).

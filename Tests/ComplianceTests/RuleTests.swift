@@ -89,6 +89,18 @@ struct NameNormalizerTests {
         #expect(NameNormalizer.compact("Ivan PETROV") != NameNormalizer.compact("Petrov, Ivan"))
     }
 
+    @Test("NFKC leaves every ASCII character and every CJK Unified Ideograph (U+4E00–U+9FFF) as it is, so names made of them may skip it")
+    func fastPathPremise() {
+        var changed: [UInt32] = []
+        for value in Array(0x00...0x7F) + Array(0x4E00...0x9FFF) {
+            let text = String(Unicode.Scalar(UInt32(value))!)
+            if text.precomposedStringWithCompatibilityMapping != text { changed.append(UInt32(value)) }
+        }
+        #expect(changed.isEmpty, "NFKC changes \(changed.prefix(10).map { String($0, radix: 16) })")
+        // And names outside that set still get it: full-width letters fold to ASCII.
+        #expect(NameNormalizer.compact("ＡＣＭＥ貿易") == NameNormalizer.compact("acme贸易"))
+    }
+
     @Test("different names stay different")
     func noFalseFriends() {
         #expect(NameNormalizer.compact("黑石贸易有限公司") != NameNormalizer.compact("白石贸易有限公司"))
