@@ -387,8 +387,8 @@ enum DecimalText {
         guard significant.count <= 38, fractionPart.count <= 127 else { return nil }
         // Up to 19 digits (every amount of money) fit a UInt64: the value is that integer times 10^-scale, built
         // exactly without Foundation's string scanner (which was 4 % of the compliance role's CPU).
+        if significant.isEmpty { return Decimal.zero }  // 0, -0, 0.000
         if significant.count <= 19, let mantissa = UInt64(String(integerPart) + String(fractionPart)) {
-            guard mantissa != 0 else { return Decimal.zero }
             return Decimal(sign: negative ? .minus : .plus, exponent: -fractionPart.count, significand: Decimal(mantissa))
         }
         let canonical =
