@@ -53,10 +53,22 @@ struct EndToEndFlowTests {
             try await env.waitFor(capOK, settled)
             try await env.waitFor(capExceeded, failed)
 
-            #expect(await env.types(happy) == [
-                "payments.transfer.accepted.v1", "payments.transfer.pending-compliance.v1",
-                "payments.transfer.executing.v1", settled,
-            ])
+            // The flow's events, in order. Two steps depend on timing, not on the hub: pending-compliance is absent
+            // when compliance's verdict arrived before payments took the command (both run in this serve), and a
+            // status-unknown comes between executing and settled when the simulator's seeded hang or the machine's
+            // load made the adapter miss its 3 s answer (then the status query settles it: R-PAY-4). Nothing else.
+            let happyTypes = await env.types(happy)
+            let essential = happyTypes.filter {
+                $0 != "payments.transfer.pending-compliance.v1" && $0 != "payments.transfer.status-unknown.v1"
+            }
+            #expect(essential == ["payments.transfer.accepted.v1", "payments.transfer.executing.v1", settled], "\(happyTypes)")
+            if let pending = happyTypes.firstIndex(of: "payments.transfer.pending-compliance.v1") {
+                #expect(pending == 1, "pending-compliance right after accepted: \(happyTypes)")
+            }
+            if let unknown = happyTypes.firstIndex(of: "payments.transfer.status-unknown.v1") {
+                #expect(happyTypes.firstIndex(of: "payments.transfer.executing.v1").map { $0 < unknown } == true,
+                        "status-unknown only after executing: \(happyTypes)")
+            }
             #expect(await env.data(rejected, failed)?["reasonCode"]?.stringValue == "AC01")
             #expect(await env.data(capExceeded, failed)?["reasonCode"]?.stringValue == "AM14")
             // R-PAY-4: a bank that never answered the first pacs.008 is asked for the status; the transfer is never
