@@ -24,6 +24,10 @@ extension SM4 {
         public let version: UInt32
         let encryptionKey: SymmetricKey
         let authenticationKey: SymmetricKey
+        /// HMAC-SM3 keyed with ``authenticationKey`` and nothing added: each tag starts from a copy of it
+        /// (`EVP_MAC_CTX_dup`), not from a new context that fetches its digest and hashes the key again. That setup
+        /// was about half of the tag's cost, and tags were 9 % of the audit role's CPU.
+        let authenticator: HMACSM3
 
         /// Derives the encryption and authentication keys from a master secret.
         /// - Parameters:
@@ -47,6 +51,7 @@ extension SM4 {
             ).bytes
             self.encryptionKey = SymmetricKey(data: encryption.prefix(SM4.blockByteCount))
             self.authenticationKey = SymmetricKey(data: authentication)
+            self.authenticator = HMACSM3(key: self.authenticationKey)
             encryption.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
             authentication.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
         }
@@ -243,7 +248,7 @@ extension SM4 {
         associatedData: some DataProtocol,
         key: SealingKey
     ) throws -> HMACSM3.AuthenticationCode {
-        var mac = HMACSM3(key: key.authenticationKey)
+        var mac = key.authenticator
         mac.update(data: authenticated)
         withUnsafeBytes(of: UInt64(associatedData.count).bigEndian) { mac.update(bufferPointer: $0) }
         mac.update(data: associatedData)
