@@ -171,7 +171,8 @@ extension ComplianceParameters {
     /// {"cash": {"rmb": "50000", "usd": "10000"}, "legalPersonTransfer": {...}, "naturalPersonDomestic": {...},
     ///  "naturalPersonCrossBorder": {...}, "usdRates": {"EUR": "1.08"},
     ///  "exemptions": {"purposes": ["INTE"], "counterpartyUSCCPrefixes": ["11"], "sameNameSameInstitution": true},
-    ///  "reportDeadlineWorkingDays": 5, "reportTransactionsPerMessage": 200, "structuring": {"lowerRatio": "0.90", "upperRatio": "0.9999", "minimumCount": 2},
+    ///  "reportDeadlineWorkingDays": 5, "reportTransactionsPerMessage": 200,
+    ///  "structuring": {"lowerRatio": "0.90", "upperRatio": "0.9999", "minimumCount": 2},
     ///  "fxAnnualQuotaUSD": "50000", "ecnyTierCaps": {"2": "500000", "3": "20000", "4": "10000"},
     ///  "duplicateWindowSeconds": 86400, "personPaymentBasisThreshold": "50000", "redPacketTaxRate": "0.20",
     ///  "holds": {"onScreeningHit": true, "onErrorFinding": true, "amountThreshold": "5000000",
@@ -197,8 +198,8 @@ extension ComplianceParameters {
         var parameters = ComplianceParameters()
         let known: Set<String> = [
             "cash", "legalPersonTransfer", "naturalPersonDomestic", "naturalPersonCrossBorder", "usdRates", "exemptions",
-            "reportDeadlineWorkingDays", "reportTransactionsPerMessage", "structuring", "fxAnnualQuotaUSD", "ecnyTierCaps", "duplicateWindowSeconds",
-            "personPaymentBasisThreshold", "redPacketTaxRate", "holds", "screenedTypes", "highRiskCountries",
+            "reportDeadlineWorkingDays", "reportTransactionsPerMessage", "structuring", "fxAnnualQuotaUSD", "ecnyTierCaps",
+            "duplicateWindowSeconds", "personPaymentBasisThreshold", "redPacketTaxRate", "holds", "screenedTypes", "highRiskCountries",
         ]
         for key in root.keys where !known.contains(key) {
             throw FileError(message: "unknown member '\(key)' in the parameters file")

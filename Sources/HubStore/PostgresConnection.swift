@@ -98,12 +98,7 @@ public actor PostgresConnection {
     ///   `connectionClosed` when the connection broke, `timeout` when the server did not answer.
     @discardableResult
     public nonisolated func query(_ query: PostgresQuery) async throws -> PostgresQueryResult {
-        let token = canceller.newToken()
-        return try await withTaskCancellationHandler {
-            try await self.runCancellable(query, token: token)
-        } onCancel: {
-            self.canceller.cancel(token: token)
-        }
+        try await pipeline([query])[0]
     }
 
     /// Runs one statement that returns no rows of interest.
@@ -113,12 +108,6 @@ public actor PostgresConnection {
     @discardableResult
     public nonisolated func execute(_ query: PostgresQuery) async throws -> Int {
         try await self.query(query).affectedRows ?? 0
-    }
-
-    private func runCancellable(_ query: PostgresQuery, token: Int) throws -> PostgresQueryResult {
-        guard canceller.begin(token: token) else { throw CancellationError() }
-        defer { canceller.end(token: token) }
-        return try run(query)
     }
 
     /// Runs statements in order, sent together and answered together: one round trip for all of them (libpq
@@ -138,13 +127,15 @@ public actor PostgresConnection {
         guard !queries.isEmpty else { return [] }
         let token = canceller.newToken()
         return try await withTaskCancellationHandler {
-            try await self.runPipelineCancellable(queries, token: token)
+            try await self.runCancellable(queries, token: token)
         } onCancel: {
             self.canceller.cancel(token: token)
         }
     }
 
-    private func runPipelineCancellable(_ queries: [PostgresQuery], token: Int) throws -> [PostgresQueryResult] {
+    /// The statements, unless the task was cancelled before they start; a cancellation while they run is sent to
+    /// the server (``QueryCanceller``).
+    private func runCancellable(_ queries: [PostgresQuery], token: Int) throws -> [PostgresQueryResult] {
         guard canceller.begin(token: token) else { throw CancellationError() }
         defer { canceller.end(token: token) }
         return try send(queries, thenCommit: false).statements
@@ -661,8 +652,9 @@ public actor PostgresConnection {
         let withBegin = beginPending
         let pipelined = withBegin || thenCommit || queries.count > 1
         if pipelined {
-            beginPending = false
             guard PQenterPipelineMode(handle) == 1 else { throw sendFailure(handle) }
+            // Only now: had pipeline mode failed, the BEGIN would still be owed to the transaction's next statement.
+            beginPending = false
             if withBegin, PQsendQueryParams(handle, "BEGIN", 0, nil, nil, nil, nil, 0) != 1 {
                 let failure = sendFailure(handle)
                 close()

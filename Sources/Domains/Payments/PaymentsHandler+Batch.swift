@@ -36,7 +36,7 @@ extension PaymentsHandler {
 
         let fingerprint = RequestFingerprint.canonicalBytes(payload)
         if let recorded = try await PaymentsStore.recordedRequest(
-            locks: PaymentsStore.lockStatement("payments:enterprise:\(enterprise.value)", then: "payments:subject:\(envelope.id)"),
+            locks: PaymentsStore.requestLocks(enterprise: enterprise.value, subject: envelope.id),
             enterpriseID: enterprise.value, channel: channel, kind: "batch", clientRequestId: payload.batchId,
             fingerprint: fingerprint, in: transaction)
         {

@@ -201,7 +201,7 @@ public struct PaymentsHandler: MessageHandler {
         }
         let instruction = try? validated.get()
         let lookUp = try await PaymentsStore.lookUpTransferRequest(
-            locks: PaymentsStore.lockStatement("payments:enterprise:\(enterprise.value)", then: "payments:subject:\(envelope.id)"),
+            locks: PaymentsStore.requestLocks(enterprise: enterprise.value, subject: envelope.id),
             enterpriseID: enterprise.value, channel: channel, clientRequestId: payload.clientRequestId,
             fingerprint: fingerprint, subject: envelope.id.uuid,
             instruction: instruction?.duplicateOverride == false ? instruction : nil,

@@ -4,12 +4,8 @@ import HubStore
 
 /// The SQL of the `payments` schema. Every function runs in the caller's transaction.
 enum PaymentsStore {
-    /// Serialises work on one key across lanes and processes until the transaction ends.
-    static func lock(_ key: String, in transaction: PostgresTransaction) async throws {
-        try await transaction.execute(lockStatement(key))
-    }
-
-    /// The statement that takes `key`'s lock. Reads that the lock must protect go in a later statement (their own
+    /// The statement that takes `key`'s lock, which serialises work on the key across lanes and processes until the
+    /// transaction ends. Reads that the lock must protect go in a later statement (their own
     /// snapshot), never the same one; a pipeline keeps them in the same round trip.
     static func lockStatement(_ key: String) -> PostgresQuery {
         "SELECT pg_advisory_xact_lock(hashtextextended(\(key), 0))"
@@ -21,6 +17,11 @@ enum PaymentsStore {
         SELECT pg_advisory_xact_lock(hashtextextended(\(first), 0)), \
         pg_advisory_xact_lock(hashtextextended(\(second), 0))
         """
+    }
+
+    /// The locks of a partner request: its enterprise's, then its own (the message id) — before its look-up.
+    static func requestLocks(enterprise: String, subject: MessageID) -> PostgresQuery {
+        lockStatement("payments:enterprise:\(enterprise)", then: "payments:subject:\(subject)")
     }
 
     // MARK: Idempotency (R-PAY-2/3)
@@ -371,10 +372,10 @@ enum PaymentsStore {
 
     // MARK: Compliance verdicts
 
-    /// Records a verdict: a final one (cleared, released, rejected) replaces `held`; the first final one stands.
-    /// Records a verdict on `subject` under the subject's lock and reads back the effective one (a final verdict is
-    /// never overwritten: only `held` is) with the subject's transfers still waiting for it (locked), in one round
-    /// trip: the lock, the upsert and the two reads are four statements of one pipeline, each with its own snapshot.
+    /// Records a verdict on `subject` under the subject's lock: a final one (cleared, released, rejected) replaces
+    /// `held`; the first final one stands. Reads back the effective verdict and the subject's transfers still waiting
+    /// for it (locked), in one round trip: the lock, the upsert and the two reads are four statements of one
+    /// pipeline, each with its own snapshot.
     static func recordVerdict(
         subject: UUID, verdict: String, holdID: String?, reason: String?, now: Date, in transaction: PostgresTransaction
     ) async throws -> (effective: Verdict?, pending: [TransferRecord]) {

@@ -137,33 +137,27 @@ private enum JSONValueDecoding {
 
     /// A number type from a JSON number's text; nil when `T` is not a number type.
     private static func convert<T>(_ number: JSONNumber, codingPath: [any CodingKey]) throws -> T? {
-        func exact<I: FixedWidthInteger>(_: I.Type) throws -> I {
-            guard let value = I(number.text) else {
+        // Integers parse only from an integer literal that fits; floats from any number literal.
+        func parsed<N: LosslessStringConvertible>(_: N.Type) throws -> N {
+            guard let value = N(number.text) else {
                 throw DecodingError.dataCorrupted(
-                    .init(codingPath: codingPath, debugDescription: "Parsed JSON number <\(number.text)> does not fit in \(I.self)."))
-            }
-            return value
-        }
-        func floating<F: LosslessStringConvertible>(_: F.Type) throws -> F {
-            guard let value = F(number.text) else {
-                throw DecodingError.dataCorrupted(
-                    .init(codingPath: codingPath, debugDescription: "Parsed JSON number <\(number.text)> does not fit in \(F.self)."))
+                    .init(codingPath: codingPath, debugDescription: "Parsed JSON number <\(number.text)> does not fit in \(N.self)."))
             }
             return value
         }
         switch T.self {
-        case is Int.Type: return try exact(Int.self) as? T
-        case is Int8.Type: return try exact(Int8.self) as? T
-        case is Int16.Type: return try exact(Int16.self) as? T
-        case is Int32.Type: return try exact(Int32.self) as? T
-        case is Int64.Type: return try exact(Int64.self) as? T
-        case is UInt.Type: return try exact(UInt.self) as? T
-        case is UInt8.Type: return try exact(UInt8.self) as? T
-        case is UInt16.Type: return try exact(UInt16.self) as? T
-        case is UInt32.Type: return try exact(UInt32.self) as? T
-        case is UInt64.Type: return try exact(UInt64.self) as? T
-        case is Double.Type: return try floating(Double.self) as? T
-        case is Float.Type: return try floating(Float.self) as? T
+        case is Int.Type: return try parsed(Int.self) as? T
+        case is Int8.Type: return try parsed(Int8.self) as? T
+        case is Int16.Type: return try parsed(Int16.self) as? T
+        case is Int32.Type: return try parsed(Int32.self) as? T
+        case is Int64.Type: return try parsed(Int64.self) as? T
+        case is UInt.Type: return try parsed(UInt.self) as? T
+        case is UInt8.Type: return try parsed(UInt8.self) as? T
+        case is UInt16.Type: return try parsed(UInt16.self) as? T
+        case is UInt32.Type: return try parsed(UInt32.self) as? T
+        case is UInt64.Type: return try parsed(UInt64.self) as? T
+        case is Double.Type: return try parsed(Double.self) as? T
+        case is Float.Type: return try parsed(Float.self) as? T
         default: return nil
         }
     }
